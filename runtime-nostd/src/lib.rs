@@ -1,0 +1,28 @@
+//! Kiln's runtime: links with objects made by `kiln compile` and runs them on a
+//! board with no operating system (or as a Linux process on the host board).
+//!
+//! - [`abi`]: the contract with compiled code (descriptor, vmctx, trap codes).
+//! - [`board`]: the services a board provides; [`heap`]: its allocator.
+//! - [`instance`]: instantiation, memories, tables, globals, builtins.
+//! - [`trap`]: fault-to-trap mapping and the resume after a trap.
+//! - `wasi`: `wasi_snapshot_preview1` on top of a board.
+//! - `wast`: the spec-test script driver that runs inside a firmware.
+//! - [`start`]: what a board calls after boot.
+#![cfg_attr(not(test), no_std)]
+
+extern crate alloc;
+
+pub mod abi;
+mod arch;
+pub mod board;
+mod builtins;
+mod console;
+mod global;
+pub mod heap;
+pub mod instance;
+mod start;
+pub mod trap;
+pub mod wasi;
+pub mod wast;
+
+pub use start::start;

@@ -1,0 +1,186 @@
+//! Traps: calling into compiled code so that a trap comes back as an error,
+//! and turning a CPU fault inside compiled code into that error.
+//!
+//! Compiled code traps with an illegal instruction (Cranelift's `trap`) at a
+//! place the object's trap table names. The board's fault handler (a signal
+//! handler on the host, an exception vector on bare metal) calls [`on_fault`]
+//! with the faulting PC; when it names a trap site, the handler makes the CPU
+//! continue at `kiln_resume` with the arguments in [`Resume`], which restores
+//! the registers saved by the innermost [`call`] and returns the trap code
+//! from it. The happy path costs nothing but the register save on entry.
+
+use alloc::vec::Vec;
+
+use crate::abi::{ArrayCall, ModuleDescriptor, TrapKind, VmCtx};
+use crate::arch::JMPBUF_WORDS;
+use crate::global::Global;
+
+#[repr(C)]
+struct JmpBuf {
+    words: [usize; JMPBUF_WORDS],
+}
+
+unsafe extern "C" {
+    fn kiln_call_guarded(buf: *mut JmpBuf, f: ArrayCall, vmctx: *mut VmCtx, values: *mut u64)
+        -> u32;
+    fn kiln_resume(buf: *mut JmpBuf, code: u32) -> !;
+}
+
+/// A trap that ended a call into Wasm.
+#[derive(Clone, Copy)]
+pub struct Trap {
+    pub kind: TrapKind,
+    /// Where it happened, when the PC was inside compiled code.
+    pub site: Option<TrapSite>,
+    /// For [`TrapKind::Exit`]: the status passed to `proc_exit`.
+    pub exit_status: u32,
+}
+
+/// The Wasm function in which a trap happened.
+#[derive(Clone, Copy)]
+pub struct TrapSite {
+    pub module: &'static ModuleDescriptor,
+    pub func_index: u32,
+    pub offset: u32,
+}
+
+impl TrapSite {
+    /// The function's name from the name section, if the module had one.
+    pub fn func_name(&self) -> Option<&'static [u8]> {
+        // SAFETY: descriptors are static data emitted by the compiler.
+        let funcs = unsafe { self.module.funcs.as_slice() };
+        let name = unsafe { funcs.get(self.func_index as usize)?.name.as_bytes() };
+        (!name.is_empty()).then_some(name)
+    }
+}
+
+/// Where a fault handler makes the CPU continue: at `pc`, with the first two
+/// argument registers set to `args`. The stack pointer may be left as it is.
+#[derive(Clone, Copy, Debug)]
+pub struct Resume {
+    pub pc: usize,
+    pub args: [usize; 2],
+}
+
+struct State {
+    /// Jump buffer of the innermost guarded call, null outside Wasm.
+    current: *mut JmpBuf,
+    last: Option<Trap>,
+    modules: Vec<&'static ModuleDescriptor>,
+}
+
+static STATE: Global<State> = Global::new(State {
+    current: core::ptr::null_mut(),
+    last: None,
+    modules: Vec::new(),
+});
+
+/// Makes the code of `module` known to the fault handler.
+pub fn register_module(module: &'static ModuleDescriptor) {
+    // SAFETY: single core; not called from a fault handler.
+    let state = unsafe { STATE.get() };
+    if !state.modules.iter().any(|m| core::ptr::eq(*m, module)) {
+        state.modules.push(module);
+    }
+}
+
+/// Calls `f(vmctx, values)` (an array-call trampoline or host function) so
+/// that a trap inside it returns as `Err`.
+///
+/// # Safety
+/// `f` must be a function of the array-call convention, `vmctx` an
+/// instantiated context and `values` large enough for its params and results.
+pub unsafe fn call(f: ArrayCall, vmctx: *mut VmCtx, values: *mut u64) -> Result<(), Trap> {
+    let mut buf = JmpBuf {
+        words: [0; JMPBUF_WORDS],
+    };
+    // SAFETY: single core; the borrow ends before compiled code runs.
+    let prev = unsafe {
+        let state = STATE.get();
+        core::mem::replace(&mut state.current, &mut buf)
+    };
+    // SAFETY: the caller guarantees the arguments; `buf` outlives the call.
+    let code = unsafe { kiln_call_guarded(&mut buf, f, vmctx, values) };
+    // SAFETY: compiled code has returned or been resumed from.
+    let state = unsafe { STATE.get() };
+    state.current = prev;
+    if code == 0 {
+        return Ok(());
+    }
+    Err(state.last.take().unwrap_or(Trap {
+        kind: TrapKind::from_u8(code as u8).unwrap_or(TrapKind::HostError),
+        site: None,
+        exit_status: 0,
+    }))
+}
+
+/// Ends the innermost guarded call with `kind`, from a host function running
+/// inside it (for example `proc_exit`). Rust frames between here and the
+/// guarded call are skipped without running destructors: callers hold no
+/// resources when they raise.
+pub fn raise(kind: TrapKind, exit_status: u32) -> ! {
+    // SAFETY: single core; we leave through kiln_resume and never come back.
+    let state = unsafe { STATE.get() };
+    let buf = state.current;
+    if buf.is_null() {
+        panic!("kiln: trap raised outside Wasm");
+    }
+    state.last = Some(Trap {
+        kind,
+        site: None,
+        exit_status,
+    });
+    // SAFETY: `buf` belongs to a live guarded call further up this stack.
+    unsafe { kiln_resume(buf, kind as u32) }
+}
+
+/// Looks `pc` up in the trap tables: the trap site, if `pc` is one.
+pub fn lookup(pc: usize) -> Option<(TrapKind, TrapSite)> {
+    // SAFETY: read-only use; registration never runs inside a fault.
+    let state = unsafe { STATE.get() };
+    for module in state.modules.iter().copied() {
+        // SAFETY: descriptors are static data emitted by the compiler.
+        let funcs = unsafe { module.funcs.as_slice() };
+        for (index, func) in funcs.iter().enumerate() {
+            let start = func.code as usize;
+            if pc < start || pc >= start + func.code_len as usize {
+                continue;
+            }
+            let offset = (pc - start) as u32;
+            // SAFETY: as above.
+            let traps = unsafe { func.traps.as_slice() };
+            let site = TrapSite {
+                module,
+                func_index: index as u32,
+                offset,
+            };
+            let found = traps.binary_search_by_key(&offset, |t| t.offset).ok()?;
+            let kind = TrapKind::from_u8(traps[found].kind as u8)?;
+            return Some((kind, site));
+        }
+    }
+    None
+}
+
+/// Called by a board's fault handler with the faulting PC. Returns where to
+/// resume when the fault is a Wasm trap inside a guarded call; `None` means
+/// the fault is not a trap (a runtime or board bug) and the board should
+/// report the CPU state.
+pub fn on_fault(pc: usize) -> Option<Resume> {
+    // SAFETY: the fault interrupted compiled code, never the runtime's own
+    // use of the state (see `global`).
+    let state = unsafe { STATE.get() };
+    if state.current.is_null() {
+        return None;
+    }
+    let (kind, site) = lookup(pc)?;
+    state.last = Some(Trap {
+        kind,
+        site: Some(site),
+        exit_status: 0,
+    });
+    Some(Resume {
+        pc: kiln_resume as *const () as usize,
+        args: [state.current as usize, kind as usize],
+    })
+}
