@@ -1,0 +1,131 @@
+//! The board catalogue: every board is a crate under `boards/<name>/` with a
+//! `board.toml` describing it as data (targets, memory map, how it runs).
+//! `library` builds a board's runtime library; `run` starts a firmware.
+
+pub mod library;
+pub mod run;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use serde::Deserialize;
+
+/// How a board reports the program's exit status.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum ExitDevice {
+    /// A Linux process: its exit status.
+    Native,
+    /// QEMU's exit status is the program's (riscv64 sifive_test).
+    SifiveTest,
+    /// QEMU's exit status is the program's (Arm semihosting SYS_EXIT).
+    Semihosting,
+    /// QEMU exits with `(status << 1) | 1` (x86 isa-debug-exit).
+    IsaDebugExit,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct MemoryRegion {
+    pub name: String,
+    pub base: u64,
+    pub size: u64,
+    #[serde(default)]
+    pub comment: String,
+}
+
+/// A board as its `board.toml` describes it.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Board {
+    pub name: String,
+    pub summary: String,
+    /// Rust target the board library is built for.
+    pub rust_target: String,
+    /// Triple `kiln compile` uses for the modules.
+    pub compile_target: String,
+    #[serde(default)]
+    pub rustflags: Vec<String>,
+    /// Linker script, relative to the board folder.
+    pub linker_script: Option<String>,
+    pub load_address: u64,
+    pub exit: ExitDevice,
+    /// Command that runs a firmware; `{firmware}` is replaced by its path.
+    pub run: Vec<String>,
+    #[serde(default)]
+    pub memory: Vec<MemoryRegion>,
+    /// The board's folder (filled in when loaded).
+    #[serde(skip)]
+    pub dir: PathBuf,
+}
+
+impl Board {
+    pub fn is_host(&self) -> bool {
+        self.exit == ExitDevice::Native
+    }
+
+    /// The crate name of the board library.
+    pub fn crate_name(&self) -> String {
+        format!("kiln-board-{}", self.name)
+    }
+
+    /// Bytes of RAM the board has (sum of regions named `ram`).
+    pub fn ram_bytes(&self) -> u64 {
+        self.memory
+            .iter()
+            .filter(|m| m.name == "ram")
+            .map(|m| m.size)
+            .sum()
+    }
+}
+
+/// The folder holding Kiln's sources (runtime and boards): `$KILN_ROOT`, or
+/// the checkout this `kiln` was built from.
+pub fn root() -> PathBuf {
+    if let Some(root) = std::env::var_os("KILN_ROOT") {
+        return PathBuf::from(root);
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+fn load(dir: &Path) -> Result<Board> {
+    let path = dir.join("board.toml");
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let mut board: Board = toml::from_str(&text)
+        .with_context(|| format!("bad board description {}", path.display()))?;
+    board.dir = dir.to_path_buf();
+    Ok(board)
+}
+
+/// Every board under `<root>/boards`, sorted by name (host first).
+pub fn catalogue() -> Result<Vec<Board>> {
+    let boards_dir = root().join("boards");
+    let entries = std::fs::read_dir(&boards_dir).with_context(|| {
+        format!(
+            "cannot read the board folder {} (set KILN_ROOT to a Kiln checkout)",
+            boards_dir.display()
+        )
+    })?;
+    let mut boards = Vec::new();
+    for entry in entries {
+        let dir = entry?.path();
+        if dir.join("board.toml").is_file() {
+            boards.push(load(&dir)?);
+        }
+    }
+    boards.sort_by(|a, b| (!a.is_host(), &a.name).cmp(&(!b.is_host(), &b.name)));
+    Ok(boards)
+}
+
+/// The board called `name`.
+pub fn find(name: &str) -> Result<Board> {
+    let boards = catalogue()?;
+    if let Some(b) = boards.iter().find(|b| b.name == name) {
+        return Ok(b.clone());
+    }
+    let names: Vec<&str> = boards.iter().map(|b| b.name.as_str()).collect();
+    bail!("unknown board `{name}`; boards: {}", names.join(", "))
+}

@@ -1,0 +1,63 @@
+//! Command-line interface: the subcommands and their dispatch.
+
+mod compile;
+mod image;
+mod output;
+mod program;
+mod progress;
+mod run;
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "kiln",
+    version,
+    about = "Ahead-of-time WebAssembly for edge and IoT devices"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Compile a Wasm module (binary or text) to a native relocatable object.
+    Compile(compile::Opts),
+    /// Compile, link and run a module on a board (default: this machine).
+    Run(run::Opts),
+}
+
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Compile(opts) => compile::run(opts),
+        Command::Run(opts) => run::run(opts),
+    }
+}
+
+/// Code generation flags shared by the subcommands that compile.
+#[derive(clap::Args, Clone)]
+pub struct CodegenArgs {
+    /// Cranelift optimisation level.
+    #[arg(long, default_value = "speed", value_parser = ["none", "speed", "speed_and_size"])]
+    opt_level: String,
+    /// Run Cranelift's IR verifier on every function (slow).
+    #[arg(long)]
+    verify: bool,
+    /// Extra ISA flag for Cranelift, e.g. `has_avx` or `has_zbb` (repeatable).
+    #[arg(long = "isa-flag", value_name = "FLAG")]
+    isa_flags: Vec<String>,
+}
+
+impl CodegenArgs {
+    pub fn options(&self) -> kiln_compiler::CodegenOptions {
+        kiln_compiler::CodegenOptions {
+            opt_level: self.opt_level.clone(),
+            verify: self.verify,
+            isa_flags: self.isa_flags.clone(),
+        }
+    }
+}

@@ -1,0 +1,135 @@
+//! What `kiln run` and `kiln build` share: the program's options (board,
+//! environment, folders, arguments) and turning them into a firmware.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use kiln_compiler::board::Board;
+use kiln_compiler::firmware::{self, Folder, Manifest};
+
+use super::progress::Progress;
+
+#[derive(Args)]
+pub struct ProgramArgs {
+    /// The module: a .wasm binary or a .wat text file.
+    pub input: PathBuf,
+    /// The board to run on (`kiln boards` lists them).
+    #[arg(long, default_value = "host")]
+    pub board: String,
+    /// Set an environment variable for the program (repeatable).
+    #[arg(long = "env", value_name = "KEY=VALUE")]
+    pub env: Vec<String>,
+    /// Give the program a host folder as GUEST (repeatable).
+    #[arg(long = "dir", value_name = "HOST::GUEST")]
+    pub dirs: Vec<String>,
+    /// Report the time between the program's `bench.start` and `bench.end`.
+    #[arg(long)]
+    pub bench: bool,
+    #[command(flatten)]
+    pub codegen: super::CodegenArgs,
+    /// Arguments for the program.
+    #[arg(last = true)]
+    pub args: Vec<String>,
+}
+
+/// A program ready to be linked for a board.
+pub struct Program {
+    pub object: PathBuf,
+    pub argv0: String,
+    pub env: Vec<(String, String)>,
+    /// (host, guest) folders.
+    pub dirs: Vec<(String, String)>,
+    pub bench: bool,
+    pub args: Vec<String>,
+}
+
+impl Program {
+    /// Checks the options and compiles the module for `board`.
+    pub fn prepare(opts: &ProgramArgs, board: &Board) -> Result<Program> {
+        let mut env = Vec::new();
+        for e in &opts.env {
+            let Some((k, v)) = e.split_once('=') else {
+                bail!("bad --env `{e}`: expected KEY=VALUE");
+            };
+            if k.is_empty() {
+                bail!("bad --env `{e}`: the name is empty");
+            }
+            env.push((k.to_string(), v.to_string()));
+        }
+        let mut dirs = Vec::new();
+        for d in &opts.dirs {
+            let (host, guest) = match d.rsplit_once("::") {
+                Some((h, g)) => (h.to_string(), g.to_string()),
+                None => (d.clone(), d.clone()),
+            };
+            if !Path::new(&host).is_dir() {
+                bail!("bad --dir `{d}`: {host} is not a folder");
+            }
+            let host = std::fs::canonicalize(&host)
+                .with_context(|| format!("bad --dir `{d}`"))?
+                .to_string_lossy()
+                .into_owned();
+            dirs.push((host, guest));
+        }
+        let input = std::fs::read(&opts.input)
+            .with_context(|| format!("cannot read {}", opts.input.display()))?;
+        let wasm =
+            kiln_compiler::wasm_binary(&input).with_context(|| opts.input.display().to_string())?;
+        let progress = Progress::new("compiling");
+        let object = firmware::compile_cached(
+            &wasm,
+            &board.compile_target,
+            kiln_runtime::abi::DEFAULT_MODULE_NAME,
+            &opts.codegen.options(),
+            &|done, total| progress.update(done, total),
+        )
+        .with_context(|| opts.input.display().to_string())?;
+        progress.finish();
+        let argv0 = opts
+            .input
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "main.wasm".into());
+        Ok(Program {
+            object,
+            argv0,
+            env,
+            dirs,
+            bench: opts.bench,
+            args: opts.args.clone(),
+        })
+    }
+
+    /// The manifest: on the host board arguments, environment and folders
+    /// are given when the process starts; elsewhere they are built in.
+    pub fn manifest(&self, board: &Board) -> Result<Manifest> {
+        let mut m = Manifest::program(kiln_runtime::abi::DEFAULT_MODULE_NAME);
+        if self.bench {
+            m.flags |= kiln_runtime::abi::APP_FLAG_BENCH;
+        }
+        if !board.is_host() {
+            m.args.push(self.argv0.clone().into_bytes());
+            m.args
+                .extend(self.args.iter().map(|a| a.clone().into_bytes()));
+            m.env = self
+                .env
+                .iter()
+                .map(|(k, v)| format!("{k}={v}").into_bytes())
+                .collect();
+            for (host, guest) in &self.dirs {
+                m.folders.push(Folder {
+                    guest_path: guest.clone(),
+                    image: super::image::pack_folder(Path::new(host))?,
+                    host_path: String::new(),
+                });
+            }
+        }
+        Ok(m)
+    }
+
+    pub fn firmware(&self, board: &Board) -> Result<PathBuf> {
+        let manifest = self.manifest(board)?;
+        firmware::link_cached(board, std::slice::from_ref(&self.object), &manifest)
+    }
+}

@@ -1,0 +1,214 @@
+//! From a parsed module to a relocatable object: declares one symbol per
+//! function, translates and compiles the defined functions in parallel,
+//! adds the import adapters and export trampolines, and writes the module
+//! descriptor.
+//!
+//! Symbol layout: `FuncId(i)` is Wasm function `i` (its import adapter for
+//! imports), so relocations from translated code name functions by index.
+//! Only the descriptor symbol is global; everything else is local, so any
+//! number of modules can be linked into one firmware.
+
+pub mod blob;
+pub mod descriptor;
+mod trampoline;
+
+use std::collections::HashMap;
+
+use anyhow::{Context as _, Result, anyhow};
+use cranelift_codegen::Context;
+use cranelift_codegen::control::ControlPlane;
+use cranelift_codegen::ir;
+use cranelift_frontend::FunctionBuilderContext;
+use cranelift_module::{FuncId, Linkage, Module, ModuleReloc};
+use cranelift_object::{ObjectBuilder, ObjectModule};
+use rayon::prelude::*;
+
+use crate::module::ModuleInfo;
+use crate::target::Target;
+use crate::translate::{self, ModuleEnv, environ};
+use descriptor::FuncCode;
+
+/// Machine code of one function, ready to be defined in the object.
+struct Compiled {
+    bytes: Vec<u8>,
+    alignment: u64,
+    relocs: Vec<ModuleReloc>,
+    traps: Vec<(u32, u8)>,
+}
+
+/// Statistics of one compilation.
+#[derive(Debug, Default, Clone)]
+pub struct Stats {
+    pub functions: usize,
+    pub code_bytes: usize,
+}
+
+/// Compiles `module` for `target`; returns the object file and statistics.
+pub fn emit_object(
+    module: &ModuleInfo<'_>,
+    wasm_sha256: [u8; 32],
+    target: &Target,
+    name: &str,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> Result<(Vec<u8>, Stats)> {
+    let isa = target.isa.clone();
+    let builder = ObjectBuilder::new(isa.clone(), name, cranelift_module::default_libcall_names())
+        .context("creating the object")?;
+    let mut object = ObjectModule::new(builder);
+    let env = ModuleEnv {
+        module,
+        call_conv: isa.default_call_conv(),
+        frontend_config: isa.frontend_config(),
+    };
+
+    // FuncId(i) = Wasm function i.
+    let mut ids = Vec::with_capacity(module.funcs.len());
+    for i in 0..module.funcs.len() as u32 {
+        let sig = environ::wasm_signature(module.func_type(i), env.call_conv);
+        let symbol = if module.is_imported_func(i) {
+            format!("{name}.import{i}")
+        } else {
+            format!("{name}.f{i}")
+        };
+        let id = object.declare_function(&symbol, Linkage::Local, &sig)?;
+        debug_assert_eq!(id.as_u32(), i);
+        ids.push(id);
+    }
+
+    // Defined functions, in parallel.
+    let defined: Vec<u32> = (module.num_imported_funcs..module.funcs.len() as u32).collect();
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let total = defined.len();
+    let compiled: Vec<Compiled> = defined
+        .par_iter()
+        .map_init(
+            || (FunctionBuilderContext::new(), Context::new()),
+            |(fbc, ctx), &index| {
+                let body = &module.bodies[(index - module.num_imported_funcs) as usize];
+                let func = translate::translate_function(&env, index, body, fbc)
+                    .with_context(|| function_label(module, index))?;
+                let out = compile(ctx, func, &*isa, FuncId::from_u32(index))
+                    .with_context(|| function_label(module, index));
+                progress(
+                    done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1,
+                    total,
+                );
+                out
+            },
+        )
+        .collect::<Result<_>>()?;
+
+    let mut funcs: Vec<FuncCode> = Vec::with_capacity(module.funcs.len());
+    let mut fbc = FunctionBuilderContext::new();
+    let mut ctx = Context::new();
+    let mut stats = Stats::default();
+    // Import adapters.
+    for i in 0..module.num_imported_funcs {
+        let func = trampoline::import_adapter(&env, i, &mut fbc)?;
+        let c = compile(&mut ctx, func, &*isa, ids[i as usize])?;
+        funcs.push(define(&mut object, ids[i as usize], &c, &mut stats)?);
+    }
+    for (index, c) in defined.iter().zip(&compiled) {
+        funcs.push(define(&mut object, ids[*index as usize], c, &mut stats)?);
+    }
+    drop(compiled);
+
+    // Export trampolines.
+    let mut trampolines = HashMap::new();
+    for export in module
+        .exports
+        .iter()
+        .filter(|e| e.kind == kiln_runtime::abi::extern_kind::FUNC)
+    {
+        if trampolines.contains_key(&export.index) {
+            continue;
+        }
+        let sig = environ::array_call_signature(env.call_conv);
+        let id = object.declare_function(
+            &format!("{name}.export{}", export.index),
+            Linkage::Local,
+            &sig,
+        )?;
+        let func = trampoline::export_trampoline(&env, export.index, &mut fbc)?;
+        let c = compile(&mut ctx, func, &*isa, id)?;
+        define(&mut object, id, &c, &mut stats)?;
+        trampolines.insert(export.index, id);
+    }
+
+    // The descriptor.
+    let blob = descriptor::build(&descriptor::Inputs {
+        module,
+        name,
+        wasm_sha256,
+        funcs: &funcs,
+        trampolines: &trampolines,
+    });
+    blob.define(&mut object, name)?;
+
+    let product = object.finish();
+    let bytes = product
+        .emit()
+        .map_err(|e| anyhow!("writing the object: {e}"))?;
+    stats.functions = module.funcs.len();
+    Ok((bytes, stats))
+}
+
+fn function_label(module: &ModuleInfo<'_>, index: u32) -> String {
+    match module.func_names.get(&index) {
+        Some(name) => format!("in function {index} ({name})"),
+        None => format!("in function {index}"),
+    }
+}
+
+/// Runs Cranelift on one function.
+fn compile(
+    ctx: &mut Context,
+    func: ir::Function,
+    isa: &dyn cranelift_codegen::isa::TargetIsa,
+    id: FuncId,
+) -> Result<Compiled> {
+    ctx.clear();
+    ctx.func = func;
+    let code = ctx
+        .compile(isa, &mut ControlPlane::default())
+        .map_err(|e| anyhow!("Cranelift failed: {:?}", e.inner))?;
+    let alignment = code.buffer.alignment as u64;
+    let bytes = code.buffer.data().to_vec();
+    let mut traps = Vec::new();
+    for t in code.buffer.traps() {
+        let kind =
+            environ::trap_kind(t.code).ok_or_else(|| anyhow!("unknown trap code {}", t.code))?;
+        traps.push((t.offset, kind as u8));
+    }
+    traps.sort_unstable();
+    let code = ctx
+        .compiled_code()
+        .ok_or_else(|| anyhow!("no compiled code"))?;
+    let relocs = code
+        .buffer
+        .relocs()
+        .iter()
+        .map(|r| ModuleReloc::from_mach_reloc(r, &ctx.func, id))
+        .collect();
+    Ok(Compiled {
+        bytes,
+        alignment,
+        relocs,
+        traps,
+    })
+}
+
+fn define(
+    object: &mut ObjectModule,
+    id: FuncId,
+    c: &Compiled,
+    stats: &mut Stats,
+) -> Result<FuncCode> {
+    object.define_function_bytes(id, c.alignment, &c.bytes, &c.relocs)?;
+    stats.code_bytes += c.bytes.len();
+    Ok(FuncCode {
+        id,
+        len: c.bytes.len() as u32,
+        traps: c.traps.clone(),
+    })
+}

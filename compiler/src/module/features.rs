@@ -1,0 +1,156 @@
+//! The WebAssembly feature set Kiln compiles, and the message for a module
+//! that needs more: which proposal, and where it is first used.
+
+use wasmparser::{Parser, Payload, Validator, WasmFeatures};
+
+/// WebAssembly 2.0 without SIMD: MVP, mutable globals, sign extension,
+/// non-trapping float-to-int, multi-value, bulk memory, reference types.
+pub fn supported() -> WasmFeatures {
+    WasmFeatures::WASM2.difference(WasmFeatures::SIMD)
+}
+
+/// Proposals Kiln does not support, with the names users know them by.
+const PROPOSALS: &[(WasmFeatures, &str)] = &[
+    (WasmFeatures::SIMD, "SIMD (128-bit vectors)"),
+    (WasmFeatures::RELAXED_SIMD, "relaxed SIMD"),
+    (WasmFeatures::THREADS, "threads (shared memory and atomics)"),
+    (
+        WasmFeatures::SHARED_EVERYTHING_THREADS,
+        "shared-everything threads",
+    ),
+    (WasmFeatures::TAIL_CALL, "tail calls"),
+    (WasmFeatures::MULTI_MEMORY, "multiple memories"),
+    (WasmFeatures::EXCEPTIONS, "exception handling"),
+    (WasmFeatures::LEGACY_EXCEPTIONS, "legacy exception handling"),
+    (WasmFeatures::MEMORY64, "64-bit memories (memory64)"),
+    (
+        WasmFeatures::EXTENDED_CONST,
+        "extended constant expressions",
+    ),
+    (
+        WasmFeatures::FUNCTION_REFERENCES,
+        "typed function references",
+    ),
+    (WasmFeatures::GC, "garbage collection (GC)"),
+    (WasmFeatures::CUSTOM_PAGE_SIZES, "custom page sizes"),
+    (WasmFeatures::WIDE_ARITHMETIC, "wide arithmetic"),
+    (WasmFeatures::STACK_SWITCHING, "stack switching"),
+    (WasmFeatures::MEMORY_CONTROL, "memory control"),
+    (WasmFeatures::CUSTOM_DESCRIPTORS, "custom descriptors"),
+    (
+        WasmFeatures::COMPONENT_MODEL,
+        "component model (this is a component, not a core module)",
+    ),
+];
+
+/// How validation with Kiln's features failed.
+pub enum Rejection {
+    /// The module is malformed or invalid under any feature set.
+    Invalid(wasmparser::BinaryReaderError),
+    /// The module needs a proposal Kiln does not support.
+    Unsupported {
+        proposal: &'static str,
+        offset: u64,
+        /// Index of the function whose body uses it, if it is in code.
+        func: Option<u32>,
+    },
+}
+
+/// Validates `wasm` with Kiln's feature set.
+pub fn validate(wasm: &[u8]) -> Result<(), Rejection> {
+    let Err(error) = Validator::new_with_features(supported()).validate_all(wasm) else {
+        return Ok(());
+    };
+    let offset = error.offset() as u64;
+    // Find the first proposal that lets validation get past this point.
+    for &(feature, proposal) in PROPOSALS {
+        let features = supported().union(feature);
+        let gets_further = match Validator::new_with_features(features).validate_all(wasm) {
+            Ok(_) => true,
+            Err(e) => e.offset() as u64 > offset,
+        };
+        if gets_further {
+            return Err(Rejection::Unsupported {
+                proposal,
+                offset,
+                func: function_at(wasm, offset),
+            });
+        }
+    }
+    Err(Rejection::Invalid(error))
+}
+
+/// The index (in the function index space) of the body containing `offset`.
+fn function_at(wasm: &[u8], offset: u64) -> Option<u32> {
+    let mut imported = 0u32;
+    let mut body = 0u32;
+    for payload in Parser::new(0).parse_all(wasm) {
+        match payload.ok()? {
+            Payload::ImportSection(reader) => {
+                for import in reader.into_imports() {
+                    if let wasmparser::TypeRef::Func(_) | wasmparser::TypeRef::FuncExact(_) =
+                        import.ok()?.ty
+                    {
+                        imported += 1;
+                    }
+                }
+            }
+            Payload::CodeSectionEntry(b) => {
+                if b.range().contains(&offset) {
+                    return Some(imported + body);
+                }
+                body += 1;
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wat(text: &str) -> Vec<u8> {
+        wat::parse_str(text).unwrap()
+    }
+
+    #[test]
+    fn wasm2_module_is_accepted() {
+        let m = wat(
+            r#"(module (func (param i32) (result i64) local.get 0 i64.extend_i32_s)
+                        (table 1 funcref) (func (drop (ref.null extern))))"#,
+        );
+        assert!(validate(&m).is_ok());
+    }
+
+    #[test]
+    fn simd_is_named_with_its_function() {
+        let m = wat(r#"(module (func) (func (drop (v128.const i64x2 0 0))))"#);
+        match validate(&m) {
+            Err(Rejection::Unsupported { proposal, func, .. }) => {
+                assert!(proposal.starts_with("SIMD"), "{proposal}");
+                assert_eq!(func, Some(1));
+            }
+            _ => panic!("SIMD not refused"),
+        }
+    }
+
+    #[test]
+    fn tail_calls_are_named() {
+        let m = wat(r#"(module (func $f (return_call $f)))"#);
+        assert!(matches!(
+            validate(&m),
+            Err(Rejection::Unsupported {
+                proposal: "tail calls",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn invalid_module_is_invalid() {
+        let m = wat(r#"(module (func (result i32) i64.const 0))"#);
+        assert!(matches!(validate(&m), Err(Rejection::Invalid(_))));
+    }
+}

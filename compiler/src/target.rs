@@ -1,0 +1,174 @@
+//! Compilation targets: the triples users name, the triple Cranelift needs for
+//! them, and the ISA flags Kiln compiles with on each architecture.
+
+use std::str::FromStr;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use cranelift_codegen::isa::{self, OwnedTargetIsa};
+use cranelift_codegen::settings::{self, Configurable};
+use target_lexicon::{Architecture, Triple};
+
+/// The triples `kiln compile --target` accepts.
+pub const SUPPORTED: &[&str] = &[
+    "x86_64-unknown-linux-gnu",
+    "x86_64-unknown-none",
+    "aarch64-unknown-linux-gnu",
+    "aarch64-unknown-none",
+    "riscv64gc-unknown-linux-gnu",
+    "riscv64gc-unknown-none-elf",
+];
+
+/// Code generation options that change the machine code (and so take part
+/// in the compile cache key).
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
+pub struct CodegenOptions {
+    /// Cranelift optimisation level: "none", "speed" or "speed_and_size".
+    pub opt_level: String,
+    /// Run Cranelift's IR verifier on every function (slow; for debugging).
+    pub verify: bool,
+    /// Extra ISA flags (`name` or `name=value`), e.g. `has_avx`.
+    pub isa_flags: Vec<String>,
+}
+
+impl Default for CodegenOptions {
+    fn default() -> Self {
+        CodegenOptions {
+            opt_level: "speed".to_string(),
+            verify: false,
+            isa_flags: Vec::new(),
+        }
+    }
+}
+
+/// A resolved compilation target.
+#[derive(Clone)]
+pub struct Target {
+    /// The triple as the user gave it.
+    pub name: String,
+    pub isa: Arc<dyn isa::TargetIsa>,
+}
+
+impl Target {
+    /// The host this compiler runs on, as a `kiln compile --target` name.
+    pub fn host_name() -> &'static str {
+        if cfg!(target_arch = "aarch64") {
+            "aarch64-unknown-linux-gnu"
+        } else if cfg!(target_arch = "riscv64") {
+            "riscv64gc-unknown-linux-gnu"
+        } else {
+            "x86_64-unknown-linux-gnu"
+        }
+    }
+
+    pub fn new(name: &str, options: &CodegenOptions) -> Result<Target> {
+        if !SUPPORTED.contains(&name) {
+            bail!(
+                "unsupported target `{name}`; supported targets: {}",
+                SUPPORTED.join(", ")
+            );
+        }
+        // Cranelift needs an explicit object format for bare-metal triples.
+        let cranelift_name = match name {
+            "x86_64-unknown-none" => "x86_64-unknown-none-elf",
+            "aarch64-unknown-none" => "aarch64-unknown-none-elf",
+            other => other,
+        };
+        let triple = Triple::from_str(cranelift_name)
+            .map_err(|e| anyhow::anyhow!("bad target triple `{name}`: {e}"))?;
+
+        let mut shared = settings::builder();
+        let set = |b: &mut settings::Builder, k: &str, v: &str| {
+            b.set(k, v)
+                .with_context(|| format!("setting Cranelift flag {k}={v}"))
+        };
+        set(&mut shared, "opt_level", &options.opt_level)?;
+        set(
+            &mut shared,
+            "enable_verifier",
+            if options.verify { "true" } else { "false" },
+        )?;
+        // Kiln's objects are linked statically at fixed addresses.
+        set(&mut shared, "is_pic", "false")?;
+        // Traps resume through a saved context, not by unwinding.
+        set(&mut shared, "unwind_info", "false")?;
+        // Multi-value functions may return more values than registers.
+        set(&mut shared, "enable_multi_ret_implicit_sret", "true")?;
+        // Wasm's float semantics; NaN bits are free, so no canonicalisation.
+        set(&mut shared, "enable_nan_canonicalization", "false")?;
+        // Frames larger than the guard are still checked against the stack
+        // limit in the prologue; no probing needed.
+        set(&mut shared, "enable_probestack", "false")?;
+        let shared = settings::Flags::new(shared);
+
+        let mut builder = isa::lookup(triple.clone())
+            .with_context(|| format!("Cranelift has no backend for `{name}`"))?;
+        for flag in default_isa_flags(&triple.architecture) {
+            builder
+                .enable(flag)
+                .with_context(|| format!("enabling ISA flag {flag} for {name}"))?;
+        }
+        for flag in &options.isa_flags {
+            let result = match flag.split_once('=') {
+                Some((k, v)) => builder.set(k, v),
+                None => builder.enable(flag),
+            };
+            result.with_context(|| format!("bad ISA flag `{flag}` for {name}"))?;
+        }
+        let isa: OwnedTargetIsa = builder
+            .finish(shared)
+            .with_context(|| format!("configuring Cranelift for {name}"))?;
+        Ok(Target {
+            name: name.to_string(),
+            isa,
+        })
+    }
+
+    pub fn pointer_bytes(&self) -> u8 {
+        self.isa.pointer_bytes()
+    }
+}
+
+/// The ISA baseline Kiln assumes per architecture. x86_64: x86-64-v2 (SSE4.2,
+/// POPCNT: every x86_64 CPU since 2009, and QEMU's `-cpu max`), which also
+/// lets Cranelift round floats inline instead of calling libm. aarch64:
+/// ARMv8.0. riscv64: RV64GC (the `C` part is Zca + Zcd).
+fn default_isa_flags(arch: &Architecture) -> &'static [&'static str] {
+    match arch {
+        Architecture::X86_64 => &[
+            "has_sse3",
+            "has_ssse3",
+            "has_sse41",
+            "has_sse42",
+            "has_popcnt",
+        ],
+        Architecture::Riscv64(_) => &["has_zca", "has_zcd"],
+        _ => &[],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_supported_target_builds() {
+        for name in SUPPORTED {
+            let t = Target::new(name, &CodegenOptions::default()).unwrap();
+            assert_eq!(t.pointer_bytes(), 8, "{name}");
+        }
+    }
+
+    #[test]
+    fn unknown_target_is_refused_with_the_list() {
+        let err = Target::new("mips-unknown-none", &CodegenOptions::default())
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.contains("unsupported target `mips-unknown-none`"),
+            "{err}"
+        );
+        assert!(err.contains("riscv64gc-unknown-none-elf"), "{err}");
+    }
+}

@@ -1,0 +1,172 @@
+//! Linear memory: loads and stores with an explicit bounds check against the
+//! current length (works on cores without an MMU), `memory.size`,
+//! `memory.grow` and the bulk-memory instructions.
+
+use anyhow::Result;
+use cranelift_codegen::ir::{InstBuilder, Type, Value, condcodes::IntCC, types};
+use kiln_runtime::abi::{TrapKind, builtin};
+use wasmparser::{MemArg, Operator};
+
+use super::FuncTranslator;
+use super::builtins::Returns;
+use super::environ::{self, POINTER, memory};
+
+/// How a load widens its value.
+#[derive(Clone, Copy)]
+enum Widen {
+    None,
+    Signed,
+    Unsigned,
+}
+
+impl FuncTranslator<'_, '_> {
+    /// `vmctx.memory`: never changes during an instance's life.
+    fn memory_pointer(&mut self) -> Value {
+        environ::load_readonly(&mut self.b, &self.flags, self.vmctx, environ::vmctx::MEMORY)
+    }
+
+    fn memory_length(&mut self) -> Value {
+        let mem = self.memory_pointer();
+        self.b
+            .ins()
+            .load(POINTER, self.flags.runtime, mem, memory::LENGTH)
+    }
+
+    /// The native address of a `size`-byte access at `addr + offset`, after
+    /// checking that it lies within the memory. Returns (address, offset to
+    /// fold into the access).
+    fn heap_address(&mut self, addr: Value, offset: u64, size: u32) -> (Value, i32) {
+        let mem = self.memory_pointer();
+        let length = self
+            .b
+            .ins()
+            .load(POINTER, self.flags.runtime, mem, memory::LENGTH);
+        let addr = self.b.ins().uextend(types::I64, addr);
+        // offset < 2^32 and size <= 8: the sum cannot overflow 64 bits.
+        let end = self.b.ins().iadd_imm_s(addr, (offset + size as u64) as i64);
+        let oob = self.b.ins().icmp(IntCC::UnsignedGreaterThan, end, length);
+        self.b
+            .ins()
+            .trapnz(oob, environ::trap(TrapKind::MemoryOutOfBounds));
+        let base = self
+            .b
+            .ins()
+            .load(POINTER, self.flags.runtime, mem, memory::BASE);
+        let address = self.b.ins().iadd(base, addr);
+        match i32::try_from(offset) {
+            Ok(o) => (address, o),
+            Err(_) => (self.b.ins().iadd_imm_s(address, offset as i64), 0),
+        }
+    }
+
+    fn load(&mut self, memarg: &MemArg, access: Type, result: Type, widen: Widen) {
+        let addr = self.pop();
+        let (p, offset) = self.heap_address(addr, memarg.offset, access.bytes());
+        let flags = self.flags.heap;
+        let v = match widen {
+            Widen::None => self.b.ins().load(result, flags, p, offset),
+            Widen::Signed => match access.bytes() {
+                1 => self.b.ins().sload8(result, flags, p, offset),
+                2 => self.b.ins().sload16(result, flags, p, offset),
+                _ => self.b.ins().sload32(flags, p, offset),
+            },
+            Widen::Unsigned => match access.bytes() {
+                1 => self.b.ins().uload8(result, flags, p, offset),
+                2 => self.b.ins().uload16(result, flags, p, offset),
+                _ => self.b.ins().uload32(flags, p, offset),
+            },
+        };
+        self.push(v);
+    }
+
+    fn store(&mut self, memarg: &MemArg, access: Type) {
+        let value = self.pop();
+        let addr = self.pop();
+        let (p, offset) = self.heap_address(addr, memarg.offset, access.bytes());
+        let flags = self.flags.heap;
+        let value_type = self.b.func.dfg.value_type(value);
+        if access == value_type {
+            self.b.ins().store(flags, value, p, offset);
+        } else {
+            match access.bytes() {
+                1 => self.b.ins().istore8(flags, value, p, offset),
+                2 => self.b.ins().istore16(flags, value, p, offset),
+                _ => self.b.ins().istore32(flags, value, p, offset),
+            };
+        }
+    }
+
+    pub(crate) fn memory_operator(&mut self, op: &Operator<'_>) -> Result<bool> {
+        use Widen::{None as Plain, Signed, Unsigned};
+        use types::{F32, F64, I8, I16, I32, I64};
+        match op {
+            Operator::I32Load { memarg } => self.load(memarg, I32, I32, Plain),
+            Operator::I64Load { memarg } => self.load(memarg, I64, I64, Plain),
+            Operator::F32Load { memarg } => self.load(memarg, F32, F32, Plain),
+            Operator::F64Load { memarg } => self.load(memarg, F64, F64, Plain),
+            Operator::I32Load8S { memarg } => self.load(memarg, I8, I32, Signed),
+            Operator::I32Load8U { memarg } => self.load(memarg, I8, I32, Unsigned),
+            Operator::I32Load16S { memarg } => self.load(memarg, I16, I32, Signed),
+            Operator::I32Load16U { memarg } => self.load(memarg, I16, I32, Unsigned),
+            Operator::I64Load8S { memarg } => self.load(memarg, I8, I64, Signed),
+            Operator::I64Load8U { memarg } => self.load(memarg, I8, I64, Unsigned),
+            Operator::I64Load16S { memarg } => self.load(memarg, I16, I64, Signed),
+            Operator::I64Load16U { memarg } => self.load(memarg, I16, I64, Unsigned),
+            Operator::I64Load32S { memarg } => self.load(memarg, I32, I64, Signed),
+            Operator::I64Load32U { memarg } => self.load(memarg, I32, I64, Unsigned),
+            Operator::I32Store { memarg } => self.store(memarg, I32),
+            Operator::I64Store { memarg } => self.store(memarg, I64),
+            Operator::F32Store { memarg } => self.store(memarg, F32),
+            Operator::F64Store { memarg } => self.store(memarg, F64),
+            Operator::I32Store8 { memarg } | Operator::I64Store8 { memarg } => {
+                self.store(memarg, I8)
+            }
+            Operator::I32Store16 { memarg } | Operator::I64Store16 { memarg } => {
+                self.store(memarg, I16)
+            }
+            Operator::I64Store32 { memarg } => self.store(memarg, I32),
+            Operator::MemorySize { .. } => {
+                let length = self.memory_length();
+                let pages = self.b.ins().ushr_imm_u(length, 16);
+                let pages = self.b.ins().ireduce(I32, pages);
+                self.push(pages);
+            }
+            Operator::MemoryGrow { .. } => {
+                let delta = self.pop();
+                let old = self.call_grow_builtin(builtin::MEMORY_GROW, &[delta]);
+                self.push(old);
+            }
+            Operator::MemoryFill { .. } => {
+                let (dst, val, len) = self.pop3();
+                self.call_checked_builtin(
+                    builtin::MEMORY_FILL,
+                    &[dst, val, len],
+                    TrapKind::MemoryOutOfBounds,
+                );
+            }
+            Operator::MemoryCopy { .. } => {
+                let (dst, src, len) = self.pop3();
+                self.call_checked_builtin(
+                    builtin::MEMORY_COPY,
+                    &[dst, src, len],
+                    TrapKind::MemoryOutOfBounds,
+                );
+            }
+            Operator::MemoryInit { data_index, .. } => {
+                let (dst, src, len) = self.pop3();
+                let data = self.b.ins().iconst(I64, *data_index as i64);
+                self.call_checked_builtin(
+                    builtin::MEMORY_INIT,
+                    &[data, dst, src, len],
+                    TrapKind::MemoryOutOfBounds,
+                );
+            }
+            Operator::DataDrop { data_index } => {
+                let data = self.b.ins().iconst(I64, *data_index as i64);
+                self.call_builtin(builtin::DATA_DROP, &[data], Returns::Nothing);
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+}

@@ -1,0 +1,225 @@
+//! Translation of one Wasm function body into Cranelift IR.
+//!
+//! The fixed sequence of Cranelift's own frontends: an entry block with the
+//! parameters, locals as `Variable`s, one pass over the operators with a
+//! value stack and a control stack, an exit block that returns the results.
+//! Operators are handled by concern: `control` (blocks, branches, calls),
+//! `numeric`, `memory`, `reference` (globals, tables, references); the vmctx
+//! layout lives in `environ` only.
+
+mod builtins;
+mod calls;
+mod control;
+pub mod environ;
+mod memory;
+mod numeric;
+mod reference;
+
+use anyhow::{Context, Result, bail};
+use cranelift_codegen::ir::{
+    self, Block, FuncRef, GlobalValueData, InstBuilder, MemFlagsData, SigRef, UserFuncName, Value,
+    types,
+};
+use cranelift_codegen::isa::{CallConv, TargetFrontendConfig};
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
+use std::collections::HashMap;
+use wasmparser::{FunctionBody, Operator, ValType};
+
+use crate::module::ModuleInfo;
+use control::Frame;
+use environ::Flags;
+
+/// What translation needs to know about the module and the target.
+pub struct ModuleEnv<'m> {
+    pub module: &'m ModuleInfo<'m>,
+    pub call_conv: CallConv,
+    pub frontend_config: TargetFrontendConfig,
+}
+
+/// External name namespace of Wasm functions (index = function index).
+pub const NAMESPACE_FUNC: u32 = 0;
+
+/// Translates defined function `index` into a Cranelift function.
+pub fn translate_function(
+    env: &ModuleEnv<'_>,
+    index: u32,
+    body: &FunctionBody<'_>,
+    builder_ctx: &mut FunctionBuilderContext,
+) -> Result<ir::Function> {
+    let ty = env.module.func_type(index);
+    let sig = environ::wasm_signature(ty, env.call_conv);
+    let mut func =
+        ir::Function::with_name_signature(UserFuncName::user(NAMESPACE_FUNC, index), sig);
+
+    // The prologue checks the stack pointer against vmctx.stack_limit.
+    let vmctx_gv = func.create_global_value(GlobalValueData::VMContext);
+    let limit_flags = func
+        .dfg
+        .mem_flags
+        .insert(MemFlagsData::trusted().with_readonly())
+        .map_err(|_| anyhow::anyhow!("too many memory flags"))?;
+    let limit = func.create_global_value(GlobalValueData::Load {
+        base: vmctx_gv,
+        offset: environ::vmctx::STACK_LIMIT.into(),
+        global_type: environ::POINTER,
+        flags: limit_flags,
+    });
+    func.stack_limit = Some(limit);
+
+    let mut b = FunctionBuilder::new(&mut func, builder_ctx);
+    let entry = b.create_block();
+    b.append_block_params_for_function_params(entry);
+    b.switch_to_block(entry);
+    b.seal_block(entry);
+    let vmctx = b.block_params(entry)[0];
+    let params: Vec<Value> = b.block_params(entry)[1..].to_vec();
+
+    let exit = b.create_block();
+    b.append_block_params_for_function_returns(exit);
+
+    let flags = Flags::new(&mut b);
+    let mut t = FuncTranslator {
+        b,
+        env,
+        flags,
+        vmctx,
+        stack: Vec::new(),
+        control: Vec::new(),
+        reachable: true,
+        unreachable_depth: 0,
+        locals: Vec::new(),
+        sigs: HashMap::new(),
+        direct: HashMap::new(),
+    };
+
+    // Parameters, then declared locals (zero-initialised).
+    for (value, ty) in params.iter().zip(ty.params()) {
+        let var = t.b.declare_var(environ::clif_type(*ty));
+        t.b.def_var(var, *value);
+        t.locals.push((var, *ty));
+    }
+    let mut locals = body.get_locals_reader()?;
+    for _ in 0..locals.get_count() {
+        let (count, ty) = locals.read()?;
+        for _ in 0..count {
+            let var = t.b.declare_var(environ::clif_type(ty));
+            let zero = t.zero(ty);
+            t.b.def_var(var, zero);
+            t.locals.push((var, ty));
+        }
+    }
+
+    t.control.push(Frame::function(exit, ty.results().len()));
+    let mut ops = body.get_operators_reader()?;
+    while !ops.eof() {
+        let offset = ops.original_position();
+        let op = ops.read()?;
+        t.b.set_srcloc(ir::SourceLoc::new(offset as u32));
+        if t.reachable {
+            t.operator(&op)
+                .with_context(|| format!("translating {op:?} at offset {offset:#x}"))?;
+        } else {
+            t.unreachable_operator(&op)?;
+        }
+    }
+    if !t.control.is_empty() {
+        bail!("function body ends inside a block");
+    }
+    // The function frame's `end` leaves us in the exit block.
+    if t.reachable {
+        let results = t.stack.clone();
+        t.b.ins().return_(&results);
+    }
+    t.b.finalize(env.frontend_config);
+    Ok(func)
+}
+
+/// State while translating one function.
+pub(crate) struct FuncTranslator<'m, 'f> {
+    pub b: FunctionBuilder<'f>,
+    pub env: &'m ModuleEnv<'m>,
+    pub flags: Flags,
+    pub vmctx: Value,
+    /// The Wasm operand stack.
+    pub stack: Vec<Value>,
+    pub control: Vec<Frame>,
+    /// False after an unconditional branch until the next reachable label.
+    pub reachable: bool,
+    /// Blocks opened while unreachable (skipped along with their contents).
+    pub unreachable_depth: u32,
+    pub locals: Vec<(Variable, ValType)>,
+    /// Imported signatures by Wasm type index.
+    pub sigs: HashMap<u32, SigRef>,
+    /// Direct-call references by function index.
+    pub direct: HashMap<u32, FuncRef>,
+}
+
+impl FuncTranslator<'_, '_> {
+    pub fn pop(&mut self) -> Value {
+        self.stack
+            .pop()
+            .expect("validated: operand stack underflow")
+    }
+
+    pub fn pop2(&mut self) -> (Value, Value) {
+        let b = self.pop();
+        let a = self.pop();
+        (a, b)
+    }
+
+    pub fn pop3(&mut self) -> (Value, Value, Value) {
+        let c = self.pop();
+        let (a, b) = self.pop2();
+        (a, b, c)
+    }
+
+    pub fn popn(&mut self, n: usize) -> Vec<Value> {
+        let at = self.stack.len() - n;
+        self.stack.split_off(at)
+    }
+
+    pub fn push(&mut self, v: Value) {
+        self.stack.push(v);
+    }
+
+    /// The zero value of a type (null for references).
+    pub fn zero(&mut self, ty: ValType) -> Value {
+        match ty {
+            ValType::I32 => self.b.ins().iconst(types::I32, 0),
+            ValType::I64 => self.b.ins().iconst(types::I64, 0),
+            ValType::F32 => self.b.ins().f32const(0.0),
+            ValType::F64 => self.b.ins().f64const(0.0),
+            ValType::V128 => {
+                let c = self.b.func.dfg.constants.insert(vec![0u8; 16].into());
+                self.b.ins().vconst(types::I8X16, c)
+            }
+            ValType::Ref(_) => self.b.ins().iconst(environ::POINTER, 0),
+        }
+    }
+
+    /// Converts an `i8` boolean from a comparison into a Wasm `i32`.
+    pub fn push_bool(&mut self, v: Value) {
+        let v = self.b.ins().uextend(types::I32, v);
+        self.push(v);
+    }
+
+    /// Traps with `kind` unconditionally and marks the rest unreachable.
+    pub fn trap(&mut self, kind: kiln_runtime::abi::TrapKind) {
+        self.b.ins().trap(environ::trap(kind));
+        self.reachable = false;
+    }
+
+    /// Translates one reachable operator.
+    fn operator(&mut self, op: &Operator<'_>) -> Result<()> {
+        if self.control_operator(op)? || self.numeric_operator(op)? || self.memory_operator(op)? {
+            return Ok(());
+        }
+        if self.reference_operator(op)? {
+            return Ok(());
+        }
+        bail!("unsupported operator {op:?}")
+    }
+}
+
+/// Block identity, for readability in the control module.
+pub(crate) type Label = Block;
