@@ -1,0 +1,150 @@
+//! Reset, MMU and exception vectors (assembly).
+//!
+//! QEMU starts the ELF entry at EL1 (EL2 with `virtualization=on`, which we
+//! leave for EL1) with the MMU and caches off. Before any Rust code runs, the
+//! boot code enables FP/SIMD (compiled code and LLVM's memcpy use it), turns
+//! on the MMU with the identity map below (with the MMU off all memory is
+//! Device memory, where unaligned accesses fault), sets SCTLR_EL1.A = 0
+//! (unaligned accesses allowed), installs the vectors, zeroes `.bss` and
+//! calls `kiln_board_main`.
+//!
+//! Stacks: the program runs on SP_EL0 (`spsel = 0`), exceptions on SP_EL1,
+//! the dedicated exception stack. Every vector resets SP_EL1 to its top:
+//! the handler never returns to the faulting code (a Wasm trap resumes at
+//! `kiln_resume`, which restores its own registers and stack; anything else
+//! ends the program), so nothing on it needs to survive.
+//!
+//! Identity map (4 KiB granule, 32-bit VA from level 1):
+//! - 0x0000_0000..0x0800_0000 flash: unmapped, so null pointers fault
+//! - 0x0800_0000..0x4000_0000 devices: Device-nGnRnE, never executable
+//! - 0x4000_0000..0x8000_0000 DRAM: Normal write-back, inner shareable
+//! - 0x8000_0000..           unmapped
+
+/// MAIR_EL1: attribute 0 Device-nGnRnE, attribute 1 Normal WB RW-allocate.
+const MAIR: u64 = 0xff << 8;
+/// TCR_EL1: T0SZ = 32 (4 GiB), walks cacheable WB inner shareable, 4 KiB
+/// granule, TTBR1 walks disabled (EPD1), 32-bit physical addresses.
+const TCR: u64 = 32 | (1 << 8) | (1 << 10) | (3 << 12) | (1 << 23);
+/// SCTLR_EL1 bits set: M (MMU), C (data cache), I (instruction cache).
+const SCTLR_SET: u64 = (1 << 0) | (1 << 2) | (1 << 12);
+/// SCTLR_EL1 bits cleared: A (alignment checks), WXN.
+const SCTLR_CLEAR: u64 = (1 << 1) | (1 << 19);
+/// A 2 MiB block of device memory: AF, attribute 0, PXN, UXN.
+const DEVICE_BLOCK: u64 = 0x0060_0000_0000_0401;
+/// A 1 GiB block of normal memory: AF, inner shareable, attribute 1.
+const RAM_BLOCK: u64 = 0x705;
+
+core::arch::global_asm!(
+    ".section .text.boot, \"ax\"",
+    ".globl _start",
+    "_start:",
+    "    mrs x0, mpidr_el1",
+    "    and x0, x0, #0xff",
+    "    cbnz x0, 9f",
+    // Coming from EL2: run EL1 in AArch64 with the counters and FP untrapped.
+    "    mrs x0, CurrentEL",
+    "    cmp x0, #(2 << 2)",
+    "    b.ne 1f",
+    "    mov x0, #(1 << 31)",
+    "    msr hcr_el2, x0",
+    "    mov x0, #3",
+    "    msr cnthctl_el2, x0",
+    "    msr cntvoff_el2, xzr",
+    "    mov x0, #0x33ff",
+    "    msr cptr_el2, x0",
+    "    msr hstr_el2, xzr",
+    "    mov x0, #0x3c5",
+    "    msr spsr_el2, x0",
+    "    adr x0, 1f",
+    "    msr elr_el2, x0",
+    "    eret",
+    "1:  mov x0, #(3 << 20)",
+    "    msr cpacr_el1, x0",
+    "    isb",
+    "    ldr x0, ={mair}",
+    "    msr mair_el1, x0",
+    "    ldr x0, ={tcr}",
+    "    msr tcr_el1, x0",
+    "    adrp x0, kiln_l1_table",
+    "    add x0, x0, :lo12:kiln_l1_table",
+    "    msr ttbr0_el1, x0",
+    "    isb",
+    "    tlbi vmalle1",
+    "    dsb nsh",
+    "    isb",
+    "    mrs x0, sctlr_el1",
+    "    ldr x1, ={sctlr_set}",
+    "    orr x0, x0, x1",
+    "    ldr x1, ={sctlr_clear}",
+    "    bic x0, x0, x1",
+    "    msr sctlr_el1, x0",
+    "    isb",
+    "    adrp x0, __kiln_exception_stack_top",
+    "    add x0, x0, :lo12:__kiln_exception_stack_top",
+    "    mov sp, x0",
+    "    msr spsel, #0",
+    "    adrp x0, __kiln_stack_top",
+    "    add x0, x0, :lo12:__kiln_stack_top",
+    "    mov sp, x0",
+    "    adrp x0, kiln_vectors",
+    "    add x0, x0, :lo12:kiln_vectors",
+    "    msr vbar_el1, x0",
+    "    isb",
+    "    adrp x0, __bss_start",
+    "    add x0, x0, :lo12:__bss_start",
+    "    adrp x1, __bss_end",
+    "    add x1, x1, :lo12:__bss_end",
+    "2:  cmp x0, x1",
+    "    b.hs 3f",
+    "    str xzr, [x0], #8",
+    "    b 2b",
+    "3:  bl kiln_board_main",
+    "9:  wfe",
+    "    b 9b",
+    ".ltorg",
+    "",
+    // Vectors: (current EL with SP_EL0, current EL with SP_ELx, lower EL
+    // AArch64, lower EL AArch32) x (sync, IRQ, FIQ, SError). x0 = index.
+    ".section .text.kiln_vectors, \"ax\"",
+    ".balign 2048",
+    "kiln_vectors:",
+    ".irp index, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15",
+    ".balign 128",
+    "    adrp x9, __kiln_exception_stack_top",
+    "    add x9, x9, :lo12:__kiln_exception_stack_top",
+    "    mov sp, x9",
+    "    mov x0, #\\index",
+    "    b 4f",
+    ".endr",
+    "4:  mrs x1, esr_el1",
+    "    mrs x2, elr_el1",
+    "    mrs x3, far_el1",
+    "    mrs x4, sp_el0",
+    // Returns the resume arguments in x0/x1 after setting ELR_EL1.
+    "    bl kiln_board_exception",
+    "    eret",
+    "",
+    ".section .rodata.kiln_page_tables, \"a\"",
+    ".balign 4096",
+    "kiln_l2_devices:",
+    ".set kiln_block, 0",
+    ".rept 512",
+    ".if kiln_block < 0x08000000",
+    "    .quad 0",
+    ".else",
+    "    .quad kiln_block | {device}",
+    ".endif",
+    ".set kiln_block, kiln_block + 0x200000",
+    ".endr",
+    "kiln_l1_table:",
+    "    .quad kiln_l2_devices + 3",
+    "    .quad 0x40000000 | {ram}",
+    "    .quad 0",
+    "    .quad 0",
+    mair = const MAIR,
+    tcr = const TCR,
+    sctlr_set = const SCTLR_SET,
+    sctlr_clear = const SCTLR_CLEAR,
+    device = const DEVICE_BLOCK,
+    ram = const RAM_BLOCK,
+);

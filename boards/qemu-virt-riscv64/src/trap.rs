@@ -1,0 +1,55 @@
+//! Exceptions: a Wasm trap (an illegal instruction or a fault at a trap site
+//! of compiled code) resumes at the runtime's `kiln_resume`; anything else is
+//! reported as `kiln: fault: ...` with the CPU's trap registers and ends the
+//! program with status 127.
+
+use core::sync::atomic::{AtomicBool, Ordering};
+
+use kiln_runtime::abi::exit_status;
+use kiln_runtime::board::Stream;
+
+use crate::console;
+
+/// Set while the handler runs: a fault inside it must not loop.
+static IN_HANDLER: AtomicBool = AtomicBool::new(false);
+
+/// The first two argument registers for the resumed code.
+#[repr(C)]
+pub struct ResumeArgs {
+    a0: usize,
+    a1: usize,
+}
+
+/// Called by `kiln_trap_entry` on the exception stack.
+#[unsafe(no_mangle)]
+extern "C" fn kiln_board_trap(mcause: usize, mepc: usize, mtval: usize, sp: usize) -> ResumeArgs {
+    let nested = IN_HANDLER.swap(true, Ordering::Relaxed);
+    let interrupt = mcause >> 63 != 0;
+    if !nested
+        && !interrupt
+        && let Some(resume) = kiln_runtime::trap::on_fault(mepc)
+    {
+        // SAFETY: `mret` continues at `resume.pc`, the runtime's resume
+        // routine, which restores the stack and registers it saved.
+        unsafe { core::arch::asm!("csrw mepc, {}", in(reg) resume.pc) };
+        IN_HANDLER.store(false, Ordering::Relaxed);
+        return ResumeArgs {
+            a0: resume.args[0],
+            a1: resume.args[1],
+        };
+    }
+    console::write(Stream::Stderr, b"kiln: fault: ");
+    if nested {
+        console::write(Stream::Stderr, b"(in the fault handler) ");
+    }
+    console::write(Stream::Stderr, b"mcause=");
+    console::write_hex(mcause as u64);
+    console::write(Stream::Stderr, b" mtval=");
+    console::write_hex(mtval as u64);
+    console::write(Stream::Stderr, b" mepc=");
+    console::write_hex(mepc as u64);
+    console::write(Stream::Stderr, b" sp=");
+    console::write_hex(sp as u64);
+    console::write(Stream::Stderr, b"\n");
+    crate::exit(exit_status::FAULT)
+}
