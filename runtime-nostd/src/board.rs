@@ -1,8 +1,12 @@
 //! What a board gives the runtime: console, clocks, entropy, exit and the
-//! stack bounds. A board implements [`Board`]; the runtime and WASI are generic
-//! over it, so each firmware contains only its own board's code.
+//! stack bounds, and the file system behind preopened directories. A board
+//! implements [`Board`]; the runtime and WASI are generic over it, so each
+//! firmware contains only its own board's code.
 
 use embedded_io::{Read, Write};
+
+use crate::abi::Preopen;
+use crate::fs::{Mount, MountError};
 
 /// Clocks of the board. Monotonic time must never go backwards.
 pub trait Clock {
@@ -15,6 +19,14 @@ pub trait Clock {
     /// A CPU cycle counter, where the core has one readable from here.
     fn cycles(&mut self) -> Option<u64> {
         None
+    }
+    /// Waits until `monotonic_ns()` reaches `deadline_ns` (`poll_oneoff`'s
+    /// clock subscriptions). The default spins; a board may sleep instead
+    /// (`wfi` with a timer interrupt, `clock_nanosleep` on the host).
+    fn sleep_until(&mut self, deadline_ns: u64) {
+        while self.monotonic_ns() < deadline_ns {
+            core::hint::spin_loop();
+        }
     }
 }
 
@@ -47,4 +59,28 @@ pub trait Board: Clock + Entropy + 'static {
     /// The lowest address compiled code may use on the current stack, plus a
     /// margin for the runtime's own frames below it.
     fn stack_limit(&mut self) -> usize;
+
+    /// Whether a read from stdin would return without waiting (data or end
+    /// of input is there), for `poll_oneoff`. The default says yes: a board
+    /// that cannot tell lets the read block.
+    fn stdin_ready(&mut self) -> bool {
+        true
+    }
+
+    /// Whether console fd `fd` (0 stdin, 1 stdout, 2 stderr) is a terminal:
+    /// WASI then reports it as a character device, as `isatty` expects. The
+    /// default says no (what `wasmtime run` reports for redirected streams).
+    fn is_terminal(&mut self, _fd: u32) -> bool {
+        false
+    }
+
+    /// Opens the file system behind the manifest's preopened directories
+    /// (called once, before the program starts, when there are any): one
+    /// root handle per preopen, in order. The default serves each preopen's
+    /// packed image with a RAM layer on top ([`crate::fs::overlay`]); the
+    /// host board overrides it to open `Preopen::host_path` on the real file
+    /// system.
+    fn mount(&mut self, preopens: &'static [Preopen]) -> Result<Mount, MountError> {
+        crate::fs::overlay::Overlay::mount(preopens)
+    }
 }

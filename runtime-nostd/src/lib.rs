@@ -6,6 +6,8 @@
 //! - [`instance`]: instantiation, memories, tables, globals, builtins.
 //! - [`trap`]: fault-to-trap mapping and the resume after a trap.
 //! - `wasi`: `wasi_snapshot_preview1` on top of a board.
+//! - [`fs`]: the file systems behind preopened directories (image format,
+//!   RAM overlay, the trait a board's own file system implements).
 //! - `wast`: the spec-test script driver that runs inside a firmware.
 //! - [`start`]: what a board calls after boot.
 #![cfg_attr(not(test), no_std)]
@@ -17,6 +19,7 @@ mod arch;
 pub mod board;
 mod builtins;
 mod console;
+pub mod fs;
 mod global;
 pub mod heap;
 pub mod instance;

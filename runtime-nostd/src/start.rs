@@ -6,10 +6,10 @@ use alloc::vec::Vec;
 use core::ffi::c_void;
 use core::fmt::Write as _;
 
-use crate::abi::{self, exit_status, AppManifest, ModuleDescriptor};
+use crate::abi::{self, AppManifest, ModuleDescriptor, VmCtx, exit_status};
 use crate::board::{Board, Stream};
 use crate::console::Console;
-use crate::instance::{Extern, Instance, Resolve};
+use crate::instance::{Bytes, Extern, Instance, Resolve};
 use crate::trap::Trap;
 use crate::wasi::{self, WasiCtx};
 
@@ -31,7 +31,8 @@ pub fn start<B: Board>(board: &mut B, manifest: &'static AppManifest) -> ! {
     board.exit(status)
 }
 
-/// Imports of a WASI program: `wasi_snapshot_preview1` only.
+/// Imports of a WASI program: `wasi_snapshot_preview1`, and `bench` (the
+/// measured region of a benchmark, as Sightglass programs mark it).
 struct ProgramImports<B>(core::marker::PhantomData<B>);
 
 impl<B: Board> Resolve for ProgramImports<B> {
@@ -39,23 +40,131 @@ impl<B: Board> Resolve for ProgramImports<B> {
         if module == wasi::MODULE {
             return wasi::resolve::<B>(name);
         }
+        if module == b"bench" {
+            let func: abi::ArrayCall = match name {
+                b"start" => bench_start::<B>,
+                b"end" => bench_end::<B>,
+                _ => return None,
+            };
+            return Some(Extern::HostFunc {
+                signature_id: abi::signature_id(&[], &[]),
+                func,
+            });
+        }
         None
     }
 }
 
+/// `bench.start`: notes the board's monotonic time and cycle count.
+///
+/// # Safety
+/// Called by compiled code with its vmctx, whose `host` is the program's WasiCtx.
+unsafe extern "C" fn bench_start<B: Board>(vmctx: *mut VmCtx, _values: *mut u64) {
+    // SAFETY: `run_program` set `host` to the WasiCtx, which outlives the guest.
+    let ctx = unsafe { &mut *(*vmctx).host.cast::<WasiCtx<'static, B>>() };
+    let cycles = ctx.board.cycles();
+    ctx.bench.started = Some((ctx.board.monotonic_ns(), cycles));
+}
+
+/// `bench.end`: adds the time since `bench.start` to the measurement.
+///
+/// # Safety
+/// As [`bench_start`].
+unsafe extern "C" fn bench_end<B: Board>(vmctx: *mut VmCtx, _values: *mut u64) {
+    // SAFETY: as in `bench_start`.
+    let ctx = unsafe { &mut *(*vmctx).host.cast::<WasiCtx<'static, B>>() };
+    let (now, cycles) = (ctx.board.monotonic_ns(), ctx.board.cycles());
+    let bench = &mut ctx.bench;
+    if let Some((t0, c0)) = bench.started.take() {
+        bench.total_ns += now.saturating_sub(t0);
+        bench.total_cycles = match (c0, cycles) {
+            (Some(c0), Some(c1)) => Some(bench.total_cycles.unwrap_or(0) + c1.wrapping_sub(c0)),
+            _ => None,
+        };
+        bench.intervals += 1;
+    }
+}
+
+/// Prints `kiln: bench SECONDS s (N cycles)` on stderr.
+fn report_bench<B: Board>(board: &mut B, bench: &wasi::Bench) {
+    let mut out = Console::new(board, Stream::Stderr);
+    if bench.intervals == 0 {
+        let _ = writeln!(
+            out,
+            "kiln: bench: the program never called bench.start and bench.end"
+        );
+        return;
+    }
+    let ns = bench.total_ns;
+    let _ = write!(
+        out,
+        "kiln: bench {}.{:09} s",
+        ns / 1_000_000_000,
+        ns % 1_000_000_000
+    );
+    if let Some(cycles) = bench.total_cycles {
+        let _ = write!(out, " ({cycles} cycles)");
+    }
+    let _ = writeln!(out);
+}
+
+/// Builds the WASI context (arguments, environment, preopens from the
+/// manifest), instantiates module 0 and runs its `_start`.
 fn run_program<B: Board>(board: &mut B, manifest: &'static AppManifest) -> u32 {
     // SAFETY: the manifest is static data written by `kiln build`.
     let modules = unsafe { manifest.modules.as_slice() };
     let Some(&module) = modules.first() else {
-        let _ = writeln!(Console::new(board, Stream::Stderr), "kiln: error: firmware has no module");
+        let _ = writeln!(
+            Console::new(board, Stream::Stderr),
+            "kiln: error: firmware has no module"
+        );
         return exit_status::LOAD_ERROR;
     };
     // SAFETY: module pointers in the manifest are static descriptors.
     let module: &'static ModuleDescriptor = unsafe { &*module };
-    let args: Vec<&[u8]> = unsafe { manifest.args.as_slice() }.iter().map(|s| unsafe { s.as_bytes() }).collect();
-    let env: Vec<&[u8]> = unsafe { manifest.env.as_slice() }.iter().map(|s| unsafe { s.as_bytes() }).collect();
+    // SAFETY (here and below): strings and arrays in the manifest are static data.
+    let args: Vec<&[u8]> = unsafe { manifest.args.as_slice() }
+        .iter()
+        .map(|s| unsafe { s.as_bytes() })
+        .collect();
+    let env: Vec<&[u8]> = unsafe { manifest.env.as_slice() }
+        .iter()
+        .map(|s| unsafe { s.as_bytes() })
+        .collect();
+    let preopens = unsafe { manifest.preopens.as_slice() };
+    let mount = if preopens.is_empty() {
+        None
+    } else {
+        match board.mount(preopens) {
+            Ok(mount) => Some(mount),
+            Err(e) => {
+                let p = preopens.get(e.preopen);
+                let (guest, host) = p.map_or((&[][..], &[][..]), |p| unsafe {
+                    (p.guest_path.as_bytes(), p.host_path.as_bytes())
+                });
+                let mut out = Console::new(board, Stream::Stderr);
+                let _ = write!(
+                    out,
+                    "kiln: error: cannot open the preopened directory `{}`",
+                    Bytes(guest)
+                );
+                if !host.is_empty() {
+                    let _ = write!(out, " (host folder `{}`)", Bytes(host));
+                }
+                let _ = writeln!(out, ": WASI errno {}", e.errno);
+                return exit_status::LOAD_ERROR;
+            }
+        }
+    };
     let stack_limit = board.stack_limit();
     let mut ctx = WasiCtx::new(board, args, env);
+    if let Some(mount) = mount {
+        let names: Vec<&[u8]> = preopens
+            .iter()
+            .map(|p| unsafe { p.guest_path.as_bytes() })
+            .collect();
+        ctx.add_preopens(mount, &names);
+    }
     let host: *mut c_void = (&mut ctx as *mut WasiCtx<B>).cast();
     let mut imports = ProgramImports::<B>(core::marker::PhantomData);
     let outcome = Instance::new(module, &mut imports, host, stack_limit);
@@ -76,11 +185,15 @@ fn run_program<B: Board>(board: &mut B, manifest: &'static AppManifest) -> u32 {
         return exit_status::LOAD_ERROR;
     };
     let mut values = [0u64; 1];
-    match instance.call(&entry, &mut values) {
+    let status = match instance.call(&entry, &mut values) {
         Ok(()) => 0,
         Err(trap) if trap.kind == abi::TrapKind::Exit => trap.exit_status,
         Err(trap) => report_trap(ctx.board, &trap),
+    };
+    if manifest.flags & abi::APP_FLAG_BENCH != 0 {
+        report_bench(ctx.board, &ctx.bench);
     }
+    status
 }
 
 /// Prints `kiln: trap: <kind> in <func>` and gives the trap exit status.

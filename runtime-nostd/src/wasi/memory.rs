@@ -41,7 +41,9 @@ impl GuestMemory {
 
     /// `len` bytes at guest address `addr`.
     pub fn bytes(&mut self, addr: u32, len: u32) -> Result<&mut [u8], Errno> {
-        let end = (addr as usize).checked_add(len as usize).ok_or(errno::FAULT)?;
+        let end = (addr as usize)
+            .checked_add(len as usize)
+            .ok_or(errno::FAULT)?;
         if end > self.length {
             return Err(errno::FAULT);
         }

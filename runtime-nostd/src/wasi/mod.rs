@@ -1,4 +1,4 @@
-//! `wasi_snapshot_preview1` on top of a [`Board`].
+//! `wasi_snapshot_preview1` on top of a [`Board`] and a [`FileSystem`].
 //!
 //! The host functions are generated from one list ([`wasi_functions!`]): each
 //! entry gives the WASI name and its parameters; the macro makes the
@@ -6,45 +6,111 @@
 //! `vmctx.host` and the caller's memory through `vmctx.memory`, calls the
 //! method of the same name and stores the errno. [`resolve`] maps an import
 //! name to its shim.
+//!
+//! Every function has a defined result, modelled on `wasmtime run` (which
+//! the WASI test suite encodes): the real operation where the board can do
+//! it, an errno where it cannot. The methods live by topic: this file
+//! (arguments, environment, clocks, randomness, process, sockets),
+//! [`fd`] (the descriptor table and `fd_*`), [`path`] (path resolution,
+//! the sandbox, `path_*`) and [`poll`] (`poll_oneoff`).
+//!
+//! Differences from wasmtime, on purpose: a guest pointer outside memory is
+//! `EFAULT` (wasmtime traps); `fd_allocate` grows the file (wasmtime says
+//! `ENOTSUP`); the CPU-time clocks read the monotonic clock, since the
+//! program is the only thing running (wasmtime says `EBADF`).
 
 pub mod errno;
+mod fd;
 pub mod memory;
+mod path;
+mod poll;
+#[cfg(test)]
+mod tests;
+pub mod types;
 
+use alloc::boxed::Box;
 use alloc::vec::Vec;
 
-use crate::abi::{self, valtype, VmCtx};
+use crate::abi::{self, VmCtx, valtype};
 use crate::board::{Board, Stream};
+use crate::fs::{FileSystem, Mount};
 use crate::instance::Extern;
 use crate::trap;
 use errno::Errno;
 use memory::GuestMemory;
+use types::*;
+
+pub(crate) use fd::Desc;
 
 /// The import module name of WASI preview1.
 pub const MODULE: &[u8] = b"wasi_snapshot_preview1";
 
-/// WASI clock ids.
-mod clockid {
-    pub const REALTIME: u32 = 0;
-    pub const MONOTONIC: u32 = 1;
-    pub const PROCESS_CPUTIME: u32 = 2;
-    pub const THREAD_CPUTIME: u32 = 3;
+/// Time measured between `bench.start` and `bench.end` (see `start`).
+#[derive(Default)]
+pub(crate) struct Bench {
+    /// Monotonic time and cycle count at the pending `bench.start`.
+    pub started: Option<(u64, Option<u64>)>,
+    pub total_ns: u64,
+    pub total_cycles: Option<u64>,
+    pub intervals: u32,
 }
 
-/// State of WASI for one program: the board, arguments and environment.
+/// State of WASI for one program: the board, arguments and environment,
+/// the file system and the descriptor table.
 pub struct WasiCtx<'b, B: Board> {
     pub board: &'b mut B,
     args: Vec<&'b [u8]>,
     env: Vec<&'b [u8]>,
+    fs: Option<Box<dyn FileSystem>>,
+    /// Descriptors by number; `None` is a closed one.
+    fds: Vec<Option<Desc<'b>>>,
+    pub(crate) bench: Bench,
 }
 
 impl<'b, B: Board> WasiCtx<'b, B> {
+    /// A context with stdin, stdout and stderr as fds 0, 1 and 2.
     pub fn new(board: &'b mut B, args: Vec<&'b [u8]>, env: Vec<&'b [u8]>) -> Self {
-        WasiCtx { board, args, env }
+        WasiCtx {
+            board,
+            args,
+            env,
+            fs: None,
+            fds: alloc::vec![Some(Desc::Stdin), Some(Desc::Stdout), Some(Desc::Stderr)],
+            bench: Bench::default(),
+        }
+    }
+
+    /// Adds the preopened directories of `mount` as the next fds (3, 4 ...
+    /// for a fresh context), named `names[i]` for the guest
+    /// (`fd_prestat_dir_name`).
+    pub fn add_preopens(&mut self, mount: Mount, names: &[&'b [u8]]) {
+        self.fs = Some(mount.fs);
+        for (&handle, &name) in mount.roots.iter().zip(names) {
+            self.fds.push(Some(Desc::Dir {
+                handle,
+                preopen: Some(name),
+                flags: 0,
+            }));
+        }
+    }
+
+    /// Wall-clock time for timestamps: the board's date, or its monotonic
+    /// time when it has none.
+    fn wall_now(&mut self) -> u64 {
+        match self.board.realtime_ns() {
+            Some(t) => t,
+            None => self.board.monotonic_ns(),
+        }
     }
 
     /// Shared by `args_*` and `environ_*`: writes pointers to NUL-terminated
     /// copies of `items` at `ptrs` and the strings themselves at `buf`.
-    fn write_strings(memory: &mut GuestMemory, items: &[&[u8]], ptrs: u32, buf: u32) -> Result<(), Errno> {
+    fn write_strings(
+        memory: &mut GuestMemory,
+        items: &[&[u8]],
+        ptrs: u32,
+        buf: u32,
+    ) -> Result<(), Errno> {
         let mut at = buf;
         for (i, item) in items.iter().enumerate() {
             memory.write_u32(ptrs.wrapping_add(4 * i as u32), at)?;
@@ -56,39 +122,76 @@ impl<'b, B: Board> WasiCtx<'b, B> {
         Ok(())
     }
 
-    fn sizes(memory: &mut GuestMemory, items: &[&[u8]], count: u32, size: u32) -> Result<(), Errno> {
+    fn sizes(
+        memory: &mut GuestMemory,
+        items: &[&[u8]],
+        count: u32,
+        size: u32,
+    ) -> Result<(), Errno> {
         memory.write_u32(count, items.len() as u32)?;
         let bytes: usize = items.iter().map(|a| a.len() + 1).sum();
         memory.write_u32(size, bytes as u32)
     }
 
-    fn args_get(&mut self, memory: &mut GuestMemory, argv: u32, argv_buf: u32) -> Result<(), Errno> {
+    pub(crate) fn args_get(
+        &mut self,
+        memory: &mut GuestMemory,
+        argv: u32,
+        argv_buf: u32,
+    ) -> Result<(), Errno> {
         Self::write_strings(memory, &self.args, argv, argv_buf)
     }
 
-    fn args_sizes_get(&mut self, memory: &mut GuestMemory, argc: u32, size: u32) -> Result<(), Errno> {
+    pub(crate) fn args_sizes_get(
+        &mut self,
+        memory: &mut GuestMemory,
+        argc: u32,
+        size: u32,
+    ) -> Result<(), Errno> {
         Self::sizes(memory, &self.args, argc, size)
     }
 
-    fn environ_get(&mut self, memory: &mut GuestMemory, environ: u32, buf: u32) -> Result<(), Errno> {
+    pub(crate) fn environ_get(
+        &mut self,
+        memory: &mut GuestMemory,
+        environ: u32,
+        buf: u32,
+    ) -> Result<(), Errno> {
         Self::write_strings(memory, &self.env, environ, buf)
     }
 
-    fn environ_sizes_get(&mut self, memory: &mut GuestMemory, count: u32, size: u32) -> Result<(), Errno> {
+    pub(crate) fn environ_sizes_get(
+        &mut self,
+        memory: &mut GuestMemory,
+        count: u32,
+        size: u32,
+    ) -> Result<(), Errno> {
         Self::sizes(memory, &self.env, count, size)
     }
 
-    fn clock_res_get(&mut self, memory: &mut GuestMemory, id: u32, resolution: u32) -> Result<(), Errno> {
+    pub(crate) fn clock_res_get(
+        &mut self,
+        memory: &mut GuestMemory,
+        id: u32,
+        resolution: u32,
+    ) -> Result<(), Errno> {
         let res = match id {
-            clockid::REALTIME | clockid::MONOTONIC | clockid::PROCESS_CPUTIME | clockid::THREAD_CPUTIME => {
-                self.board.resolution_ns()
-            }
+            clockid::REALTIME
+            | clockid::MONOTONIC
+            | clockid::PROCESS_CPUTIME
+            | clockid::THREAD_CPUTIME => self.board.resolution_ns(),
             _ => return Err(errno::INVAL),
         };
         memory.write_u64(resolution, res)
     }
 
-    fn clock_time_get(&mut self, memory: &mut GuestMemory, id: u32, _precision: u64, time: u32) -> Result<(), Errno> {
+    pub(crate) fn clock_time_get(
+        &mut self,
+        memory: &mut GuestMemory,
+        id: u32,
+        _precision: u64,
+        time: u32,
+    ) -> Result<(), Errno> {
         let now = match id {
             clockid::REALTIME => self.board.realtime_ns().ok_or(errno::NOTSUP)?,
             // The program is the only thing running: its CPU time is the time since boot.
@@ -100,33 +203,110 @@ impl<'b, B: Board> WasiCtx<'b, B> {
         memory.write_u64(time, now)
     }
 
-    fn fd_write(&mut self, memory: &mut GuestMemory, fd: u32, iovs: u32, iovs_len: u32, nwritten: u32) -> Result<(), Errno> {
-        let stream = match fd {
-            1 => Stream::Stdout,
-            2 => Stream::Stderr,
-            _ => return Err(errno::BADF),
-        };
-        let mut iovs = memory.iovecs(iovs, iovs_len)?;
-        let mut total: u32 = 0;
-        while let Some((buf, len)) = iovs.next(memory) {
-            let bytes = memory.bytes(buf, len)?;
-            embedded_io::Write::write_all(self.board.output(stream), bytes).map_err(|_| errno::IO)?;
-            total = total.wrapping_add(len);
+    pub(crate) fn proc_exit(&mut self, _memory: &mut GuestMemory, code: u32) -> Result<(), Errno> {
+        // As wasmtime: statuses from 126 up are the runtime's own.
+        if code >= abi::exit_status::LOAD_ERROR {
+            let out = self.board.output(Stream::Stderr);
+            let _ = embedded_io::Write::write_all(
+                out,
+                b"kiln: error: exit with invalid exit status outside of [0..126)\n",
+            );
+            let _ = embedded_io::Write::flush(out);
+            trap::raise(abi::TrapKind::Exit, abi::exit_status::TRAP)
         }
-        embedded_io::Write::flush(self.board.output(stream)).map_err(|_| errno::IO)?;
-        memory.write_u32(nwritten, total)
-    }
-
-    fn proc_exit(&mut self, _memory: &mut GuestMemory, code: u32) -> Result<(), Errno> {
         trap::raise(abi::TrapKind::Exit, code)
     }
 
-    fn random_get(&mut self, memory: &mut GuestMemory, buf: u32, len: u32) -> Result<(), Errno> {
-        let bytes = memory.bytes(buf, len)?;
-        if self.board.fill_random(bytes) { Ok(()) } else { Err(errno::NOSYS) }
+    pub(crate) fn proc_raise(&mut self, _memory: &mut GuestMemory, sig: u32) -> Result<(), Errno> {
+        if sig > signal::MAX {
+            return Err(errno::INVAL);
+        }
+        // There are no signal handlers in WASI and no other process to signal.
+        Err(errno::NOTSUP)
     }
 
-    fn sched_yield(&mut self, _memory: &mut GuestMemory) -> Result<(), Errno> {
+    pub(crate) fn random_get(
+        &mut self,
+        memory: &mut GuestMemory,
+        buf: u32,
+        len: u32,
+    ) -> Result<(), Errno> {
+        let bytes = memory.bytes(buf, len)?;
+        if self.board.fill_random(bytes) {
+            Ok(())
+        } else {
+            Err(errno::NOSYS)
+        }
+    }
+
+    pub(crate) fn sched_yield(&mut self, _memory: &mut GuestMemory) -> Result<(), Errno> {
+        // The program is the only thing running: there is nobody to yield to.
+        Ok(())
+    }
+
+    /// The socket functions: no board has sockets yet, and no descriptor is
+    /// one (`EBADF` for a closed fd, `ENOTSOCK` otherwise, as wasmtime).
+    fn not_a_socket(&mut self, fd: u32) -> Result<(), Errno> {
+        self.desc(fd)?;
+        Err(errno::NOTSOCK)
+    }
+
+    pub(crate) fn sock_accept(
+        &mut self,
+        _memory: &mut GuestMemory,
+        fd: u32,
+        flags: u32,
+        _result: u32,
+    ) -> Result<(), Errno> {
+        check_flags(flags, fdflags::ALL)?;
+        self.not_a_socket(fd)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn sock_recv(
+        &mut self,
+        _memory: &mut GuestMemory,
+        fd: u32,
+        _ri_data: u32,
+        _ri_data_len: u32,
+        ri_flags: u32,
+        _ro_datalen: u32,
+        _ro_flags: u32,
+    ) -> Result<(), Errno> {
+        check_flags(ri_flags, riflags::ALL)?;
+        self.not_a_socket(fd)
+    }
+
+    pub(crate) fn sock_send(
+        &mut self,
+        _memory: &mut GuestMemory,
+        fd: u32,
+        _si_data: u32,
+        _si_data_len: u32,
+        si_flags: u32,
+        _so_datalen: u32,
+    ) -> Result<(), Errno> {
+        check_flags(si_flags, u16::MAX as u32)?;
+        self.not_a_socket(fd)
+    }
+
+    pub(crate) fn sock_shutdown(
+        &mut self,
+        _memory: &mut GuestMemory,
+        fd: u32,
+        how: u32,
+    ) -> Result<(), Errno> {
+        check_flags(how, sdflags::ALL)?;
+        self.not_a_socket(fd)
+    }
+}
+
+/// `INVAL` when `value` has bits outside `all` (what wiggle does for a flags
+/// parameter).
+fn check_flags(value: u32, all: u32) -> Result<(), Errno> {
+    if value & !all != 0 {
+        Err(errno::INVAL)
+    } else {
         Ok(())
     }
 }
@@ -183,6 +363,10 @@ macro_rules! wasi_functions {
             )*
             None
         }
+
+        /// Every function of the list, by name (for tests and docs).
+        #[cfg(test)]
+        pub(crate) const NAMES: &[&str] = &[$(stringify!($name)),*];
     };
     (@results noreturn) => { &[] };
     (@results) => { &[valtype::I32] };
@@ -195,8 +379,44 @@ wasi_functions! {
     fn environ_sizes_get(environc: u32, environ_buf_size: u32);
     fn clock_res_get(id: u32, resolution: u32);
     fn clock_time_get(id: u32, precision: u64, time: u32);
+    fn fd_advise(fd: u32, offset: u64, len: u64, advice: u32);
+    fn fd_allocate(fd: u32, offset: u64, len: u64);
+    fn fd_close(fd: u32);
+    fn fd_datasync(fd: u32);
+    fn fd_fdstat_get(fd: u32, stat: u32);
+    fn fd_fdstat_set_flags(fd: u32, flags: u32);
+    fn fd_fdstat_set_rights(fd: u32, rights_base: u64, rights_inheriting: u64);
+    fn fd_filestat_get(fd: u32, stat: u32);
+    fn fd_filestat_set_size(fd: u32, size: u64);
+    fn fd_filestat_set_times(fd: u32, atim: u64, mtim: u64, fst_flags: u32);
+    fn fd_pread(fd: u32, iovs: u32, iovs_len: u32, offset: u64, nread: u32);
+    fn fd_prestat_get(fd: u32, prestat: u32);
+    fn fd_prestat_dir_name(fd: u32, path: u32, path_len: u32);
+    fn fd_pwrite(fd: u32, iovs: u32, iovs_len: u32, offset: u64, nwritten: u32);
+    fn fd_read(fd: u32, iovs: u32, iovs_len: u32, nread: u32);
+    fn fd_readdir(fd: u32, buf: u32, buf_len: u32, cookie: u64, bufused: u32);
+    fn fd_renumber(fd: u32, to: u32);
+    fn fd_seek(fd: u32, offset: u64, whence: u32, newoffset: u32);
+    fn fd_sync(fd: u32);
+    fn fd_tell(fd: u32, offset: u32);
     fn fd_write(fd: u32, iovs: u32, iovs_len: u32, nwritten: u32);
+    fn path_create_directory(fd: u32, path: u32, path_len: u32);
+    fn path_filestat_get(fd: u32, flags: u32, path: u32, path_len: u32, stat: u32);
+    fn path_filestat_set_times(fd: u32, flags: u32, path: u32, path_len: u32, atim: u64, mtim: u64, fst_flags: u32);
+    fn path_link(old_fd: u32, old_flags: u32, old_path: u32, old_path_len: u32, new_fd: u32, new_path: u32, new_path_len: u32);
+    fn path_open(fd: u32, dirflags: u32, path: u32, path_len: u32, oflags: u32, rights_base: u64, rights_inheriting: u64, fdflags: u32, opened_fd: u32);
+    fn path_readlink(fd: u32, path: u32, path_len: u32, buf: u32, buf_len: u32, bufused: u32);
+    fn path_remove_directory(fd: u32, path: u32, path_len: u32);
+    fn path_rename(fd: u32, old_path: u32, old_path_len: u32, new_fd: u32, new_path: u32, new_path_len: u32);
+    fn path_symlink(old_path: u32, old_path_len: u32, fd: u32, new_path: u32, new_path_len: u32);
+    fn path_unlink_file(fd: u32, path: u32, path_len: u32);
+    fn poll_oneoff(subscriptions: u32, events: u32, nsubscriptions: u32, nevents: u32);
     #[noreturn] fn proc_exit(rval: u32);
-    fn random_get(buf: u32, buf_len: u32);
+    fn proc_raise(sig: u32);
     fn sched_yield();
+    fn random_get(buf: u32, buf_len: u32);
+    fn sock_accept(fd: u32, flags: u32, result_fd: u32);
+    fn sock_recv(fd: u32, ri_data: u32, ri_data_len: u32, ri_flags: u32, ro_datalen: u32, ro_flags: u32);
+    fn sock_send(fd: u32, si_data: u32, si_data_len: u32, si_flags: u32, so_datalen: u32);
+    fn sock_shutdown(fd: u32, how: u32);
 }
