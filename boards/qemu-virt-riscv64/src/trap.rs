@@ -40,7 +40,7 @@ extern "C" fn kiln_board_trap(mcause: usize, mepc: usize, mtval: usize, sp: usiz
     }
     console::write(Stream::Stderr, b"kiln: fault: ");
     if nested {
-        console::write(Stream::Stderr, b"(in the fault handler) ");
+        console::write(Stream::Stderr, b"(in the exception handler) ");
     }
     console::write(Stream::Stderr, b"mcause=");
     console::write_hex(mcause as u64);
