@@ -56,12 +56,14 @@ extern "C" fn kiln_board_main() -> ! {
     unsafe { HEAP.claim(heap_start as *mut u8, heap_end - heap_start) };
     uart::init();
     let has_pmu = enable_cycle_counter();
+    let counter_hz = read_sysreg!("cntfrq_el0").max(1);
+    enable_event_stream(counter_hz);
     let mut board = QemuVirt {
         output: console::Output {
             stream: Stream::Stdout,
         },
         stdin: console::Stdin::new(),
-        counter_hz: read_sysreg!("cntfrq_el0").max(1),
+        counter_hz,
         realtime_offset: None,
         has_pmu,
         has_rndr: (read_sysreg!("id_aa64isar0_el1") >> 60) & 0xf != 0,
@@ -97,6 +99,29 @@ fn enable_cycle_counter() -> bool {
         )
     };
     true
+}
+
+/// Makes the generic timer send an event about every 100 us, so that `wfe`
+/// in `sleep_until` wakes up without interrupts (which stay off).
+fn enable_event_stream(counter_hz: u64) {
+    // An event when counter bit `n` rises: every 2^(n + 1) ticks.
+    let ticks = (counter_hz / 10_000).max(2);
+    let n = (63 - ticks.leading_zeros() as u64)
+        .saturating_sub(1)
+        .min(15);
+    // SAFETY: CNTKCTL_EL1.EVNTI = n, EVNTEN = 1; the other bits (EL0
+    // access to the counters) are kept.
+    unsafe {
+        core::arch::asm!(
+            "mrs {t}, cntkctl_el1",
+            "bic {t}, {t}, #0xf0",
+            "orr {t}, {t}, {n}",
+            "msr cntkctl_el1, {t}",
+            "isb",
+            t = out(reg) _,
+            n = in(reg) (n << 4) | (1 << 2),
+        )
+    };
 }
 
 /// Ends QEMU with `status` through semihosting SYS_EXIT (AArch64 form: a
@@ -144,6 +169,14 @@ impl Clock for QemuVirt {
 
     fn resolution_ns(&mut self) -> u64 {
         1_000_000_000_u64.div_ceil(self.counter_hz)
+    }
+
+    /// Waits in `wfe`, woken by the timer's event stream (and any event).
+    fn sleep_until(&mut self, deadline_ns: u64) {
+        while self.monotonic_ns() < deadline_ns {
+            // SAFETY: waits for an event; the event stream bounds the wait.
+            unsafe { core::arch::asm!("wfe", options(nomem, nostack)) };
+        }
     }
 
     fn cycles(&mut self) -> Option<u64> {
@@ -206,6 +239,10 @@ impl Board for QemuVirt {
 
     fn stack_limit(&mut self) -> usize {
         &raw const __kiln_stack_bottom as usize + STACK_MARGIN
+    }
+
+    fn stdin_ready(&mut self) -> bool {
+        self.stdin.ready()
     }
 }
 

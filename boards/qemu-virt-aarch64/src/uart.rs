@@ -51,7 +51,12 @@ pub fn flush() {
     }
 }
 
+/// Whether a received byte is waiting.
+pub fn rx_ready() -> bool {
+    read_reg(FR) & FR_RXFE == 0
+}
+
 /// A received byte, if one is waiting.
 pub fn try_read() -> Option<u8> {
-    (read_reg(FR) & FR_RXFE == 0).then(|| read_reg(DR) as u8)
+    rx_ready().then(|| read_reg(DR) as u8)
 }

@@ -32,6 +32,10 @@ unsafe extern "C" {
 const SIFIVE_TEST: usize = 0x0010_0000;
 const GOLDFISH_RTC: usize = 0x0010_1000;
 const CLINT_MTIME: usize = 0x0200_bff8;
+/// Hart 0's timer compare register.
+const CLINT_MTIMECMP: usize = 0x0200_4000;
+/// `mie.MTIE`: the machine timer interrupt (only to wake `wfi`).
+const MIE_MTIE: usize = 1 << 7;
 /// `timebase-frequency` of the virt machine.
 const MTIME_HZ: u64 = 10_000_000;
 /// Room below the stack limit for the runtime's own frames (host functions
@@ -115,6 +119,25 @@ impl Clock for QemuVirt {
 
     fn resolution_ns(&mut self) -> u64 {
         1_000_000_000 / MTIME_HZ
+    }
+
+    /// Sleeps in `wfi` until the deadline: the timer compare makes the
+    /// machine timer interrupt pending, which wakes `wfi` although
+    /// interrupts stay globally off (`mstatus.MIE = 0`), so no trap is taken.
+    fn sleep_until(&mut self, deadline_ns: u64) {
+        let ns_per_tick = 1_000_000_000 / MTIME_HZ;
+        let deadline = deadline_ns.div_ceil(ns_per_tick);
+        // SAFETY: hart 0's mtimecmp (only hart 0 runs) and mie.MTIE; with
+        // mstatus.MIE clear the pending interrupt only ends `wfi`.
+        unsafe {
+            write_volatile(CLINT_MTIMECMP as *mut u64, deadline);
+            core::arch::asm!("csrs mie, {}", in(reg) MIE_MTIE);
+            while mtime() < deadline {
+                core::arch::asm!("wfi");
+            }
+            core::arch::asm!("csrc mie, {}", in(reg) MIE_MTIE);
+            write_volatile(CLINT_MTIMECMP as *mut u64, u64::MAX);
+        }
     }
 
     fn cycles(&mut self) -> Option<u64> {
@@ -210,6 +233,10 @@ impl Board for QemuVirt {
 
     fn stack_limit(&mut self) -> usize {
         &raw const __kiln_stack_bottom as usize + STACK_MARGIN
+    }
+
+    fn stdin_ready(&mut self) -> bool {
+        self.stdin.ready()
     }
 }
 

@@ -4,7 +4,8 @@
 //!
 //! - `streams`: stdout, stderr, stdout again (checks the switch sequences)
 //! - `info`: clocks, entropy, stack limit, an unaligned load
-//! - `sleep`: waits one second of `monotonic_ns` (the host times it)
+//! - `sleep`: `sleep_until` one second later (the host times it)
+//! - `ready`: prints `stdin_ready` (the host sends more after the command)
 //! - `echo`: copies stdin to stdout until the end of input (0x04)
 //! - `fault`: an illegal instruction outside compiled code (expects the
 //!   `kiln: fault:` line and status 127)
@@ -35,8 +36,20 @@ pub fn run<B: Board>(board: &mut B) {
         b"info" => info(board),
         b"sleep" => {
             let deadline = board.monotonic_ns() + 1_000_000_000;
-            while board.monotonic_ns() < deadline {}
-            let _ = board.output(Stream::Stdout).write_all(b"selftest: slept\n");
+            board.sleep_until(deadline);
+            let late = board.monotonic_ns() < deadline;
+            let _ = board.output(Stream::Stdout).write_all(if late {
+                b"selftest: woke early\n"
+            } else {
+                b"selftest: slept\n"
+            });
+        }
+        b"ready" => {
+            let ready = board.stdin_ready();
+            let _ = writeln!(
+                Fmt(board.output(Stream::Stdout)),
+                "selftest: stdin_ready {ready}"
+            );
         }
         b"echo" => {
             let mut buf = [0u8; 64];

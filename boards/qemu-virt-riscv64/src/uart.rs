@@ -46,7 +46,12 @@ pub fn flush() {
     }
 }
 
+/// Whether a received byte is waiting.
+pub fn rx_ready() -> bool {
+    read_reg(LSR) & LSR_DATA_READY != 0
+}
+
 /// A received byte, if one is waiting.
 pub fn try_read() -> Option<u8> {
-    (read_reg(LSR) & LSR_DATA_READY != 0).then(|| read_reg(RBR_THR))
+    rx_ready().then(|| read_reg(RBR_THR))
 }

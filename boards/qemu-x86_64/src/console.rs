@@ -102,6 +102,11 @@ impl Stdin {
     pub const fn new() -> Self {
         Stdin { end_pending: false }
     }
+
+    /// Whether a read would return without waiting (`Board::stdin_ready`).
+    pub fn ready(&self) -> bool {
+        self.end_pending || uart::rx_ready()
+    }
 }
 
 impl embedded_io::ErrorType for Stdin {

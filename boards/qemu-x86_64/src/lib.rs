@@ -310,6 +310,10 @@ impl Board for QemuX86 {
     fn stack_limit(&mut self) -> usize {
         &raw const __kiln_stack_bottom as usize + STACK_MARGIN
     }
+
+    fn stdin_ready(&mut self) -> bool {
+        self.stdin.ready()
+    }
 }
 
 #[panic_handler]
