@@ -14,6 +14,7 @@ pub mod firmware;
 pub mod module;
 pub mod target;
 mod translate;
+pub mod wast;
 
 use std::borrow::Cow;
 

@@ -421,7 +421,7 @@ impl Instance {
                     let items = unsafe { elem.items.as_slice() };
                     let len = items.len() as u64;
                     if instance.table_init(elem.table, index as u32, offset, 0, len).is_err() {
-                        return Err(InstantiateError::Trap(Trap {
+                        return Err(instance.fail_after_init(Trap {
                             kind: abi::TrapKind::TableOutOfBounds,
                             site: None,
                             exit_status: 0,
@@ -438,7 +438,7 @@ impl Instance {
                 let offset = instance.eval(&data.offset) as u32 as u64;
                 let len = data.bytes.len as u64;
                 if instance.memory_init(index as u32, offset, 0, len).is_err() {
-                    return Err(InstantiateError::Trap(Trap {
+                    return Err(instance.fail_after_init(Trap {
                         kind: abi::TrapKind::MemoryOutOfBounds,
                         site: None,
                         exit_status: 0,
@@ -458,10 +458,19 @@ impl Instance {
             let entry: ArrayCall = unsafe { core::mem::transmute(code) };
             let mut values = [0u64; 1];
             // SAFETY: instantiated above.
-            unsafe { trap::call(entry, callee, values.as_mut_ptr()) }
-                .map_err(InstantiateError::Trap)?;
+            if let Err(trap) = unsafe { trap::call(entry, callee, values.as_mut_ptr()) } {
+                return Err(instance.fail_after_init(trap));
+            }
         }
         Ok(instance)
+    }
+
+    /// A trap after segments began to apply: in Wasm 2.0 their effects
+    /// stay (another instance's table may now hold this instance's
+    /// functions), so the instance must outlive the failure. It is leaked.
+    fn fail_after_init(self: Box<Self>, trap: Trap) -> InstantiateError {
+        Box::leak(self);
+        InstantiateError::Trap(trap)
     }
 
     fn resolve_imports(

@@ -6,6 +6,7 @@ mod output;
 mod program;
 mod progress;
 mod run;
+mod wast;
 
 use std::process::ExitCode;
 
@@ -29,12 +30,15 @@ enum Command {
     Compile(compile::Opts),
     /// Compile, link and run a module on a board (default: this machine).
     Run(run::Opts),
+    /// Run spec-test scripts (.wast) through the real pipeline on a board.
+    Wast(wast::Opts),
 }
 
 pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Compile(opts) => compile::run(opts),
         Command::Run(opts) => run::run(opts),
+        Command::Wast(opts) => wast::run(opts),
     }
 }
 

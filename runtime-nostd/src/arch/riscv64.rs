@@ -5,6 +5,9 @@
 pub const JMPBUF_WORDS: usize = 26;
 
 core::arch::global_asm!(
+    // The jump buffer saves FP registers whatever the crate's target features.
+    ".option push",
+    ".option arch, +d",
     ".globl kiln_call_guarded",
     ".type kiln_call_guarded,@function",
     "kiln_call_guarded:",
@@ -80,4 +83,5 @@ core::arch::global_asm!(
     "mv a0, a1",
     "ret",
     ".size kiln_resume, . - kiln_resume",
+    ".option pop",
 );

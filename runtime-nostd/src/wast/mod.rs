@@ -129,6 +129,7 @@ impl<B: Board> Driver<'_, B> {
 
     fn run(&mut self, command: &Command<'static>) {
         match command {
+            Command::Module { module: script::NO_MODULE, .. } => self.current = None,
             Command::Module { line, module, name } => match self.instantiate(*module) {
                 Ok(instance) => {
                     self.instances.push(instance);
@@ -243,8 +244,8 @@ fn matches(pattern: &Pattern, ty: u8, bits: u64) -> bool {
         Pattern::CanonicalNan { .. } => ty == valtype::F64 && bits & 0x7fff_ffff_ffff_ffff == 0x7ff8_0000_0000_0000,
         Pattern::ArithmeticNan { ty: valtype::F32 } => ty == valtype::F32 && bits as u32 & 0x7fc0_0000 == 0x7fc0_0000,
         Pattern::ArithmeticNan { .. } => ty == valtype::F64 && bits & 0x7ff8_0000_0000_0000 == 0x7ff8_0000_0000_0000,
-        Pattern::RefNull { ty: want } => ty == want && bits == 0,
-        Pattern::RefFunc => ty == valtype::FUNCREF && bits != 0,
+        Pattern::RefNull { ty: want } => (want == 0 || ty == want) && bits == 0,
+        Pattern::RefNonNull { ty: want } => ty == want && bits != 0,
     }
 }
 
@@ -274,8 +275,9 @@ impl core::fmt::Display for Patterns<'_> {
                 Pattern::Exact(v) => write_value(f, v.ty, v.bits)?,
                 Pattern::CanonicalNan { ty } => write!(f, "{} nan:canonical", valtype::name(*ty))?,
                 Pattern::ArithmeticNan { ty } => write!(f, "{} nan:arithmetic", valtype::name(*ty))?,
+                Pattern::RefNull { ty: 0 } => f.write_str("ref.null")?,
                 Pattern::RefNull { ty } => write!(f, "{} null", valtype::name(*ty))?,
-                Pattern::RefFunc => f.write_str("ref.func")?,
+                Pattern::RefNonNull { ty } => write!(f, "non-null {}", valtype::name(*ty))?,
             }
         }
         f.write_str(")")

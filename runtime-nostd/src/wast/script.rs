@@ -11,6 +11,9 @@ use alloc::vec::Vec;
 
 pub const MAGIC: [u8; 4] = *b"KWS1";
 
+/// Module index of a module that failed to compile on the host.
+pub const NO_MODULE: u32 = u32::MAX;
+
 /// A value passed to an invoked function.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Value {
@@ -26,10 +29,10 @@ pub enum Pattern {
     Exact(Value),
     CanonicalNan { ty: u8 },
     ArithmeticNan { ty: u8 },
-    /// A null reference of this type.
+    /// A null reference of this type (0: of any reference type).
     RefNull { ty: u8 },
-    /// Any non-null function reference.
-    RefFunc,
+    /// A non-null reference of this type.
+    RefNonNull { ty: u8 },
 }
 
 /// What a command expects.
@@ -48,6 +51,8 @@ pub enum Expect {
 pub enum Command<'a> {
     /// Instantiate `module` (index into the manifest's modules); it becomes
     /// the current instance and, if `name` is not empty, is known by it.
+    /// [`NO_MODULE`] stands for a module the host could not compile: there
+    /// is no current instance after it (the host reported the failure).
     Module { line: u32, module: u32, name: &'a [u8] },
     /// Make instance `instance` (empty: current) importable as `as_name`.
     Register { line: u32, as_name: &'a [u8], instance: &'a [u8] },
@@ -77,7 +82,7 @@ mod tag {
     pub const PAT_CANONICAL_NAN: u8 = 1;
     pub const PAT_ARITHMETIC_NAN: u8 = 2;
     pub const PAT_REF_NULL: u8 = 3;
-    pub const PAT_REF_FUNC: u8 = 4;
+    pub const PAT_REF_NON_NULL: u8 = 4;
 }
 
 /// Builds an encoded script.
@@ -150,7 +155,10 @@ impl Encoder {
                             self.u8(tag::PAT_REF_NULL);
                             self.u8(*ty);
                         }
-                        Pattern::RefFunc => self.u8(tag::PAT_REF_FUNC),
+                        Pattern::RefNonNull { ty } => {
+                            self.u8(tag::PAT_REF_NON_NULL);
+                            self.u8(*ty);
+                        }
                     }
                 }
             }
@@ -273,7 +281,7 @@ impl<'a> Decoder<'a> {
                         tag::PAT_CANONICAL_NAN => Pattern::CanonicalNan { ty: self.u8()? },
                         tag::PAT_ARITHMETIC_NAN => Pattern::ArithmeticNan { ty: self.u8()? },
                         tag::PAT_REF_NULL => Pattern::RefNull { ty: self.u8()? },
-                        tag::PAT_REF_FUNC => Pattern::RefFunc,
+                        tag::PAT_REF_NON_NULL => Pattern::RefNonNull { ty: self.u8()? },
                         _ => return Err(BadScript),
                     });
                 }
@@ -356,7 +364,7 @@ mod tests {
                     Pattern::Exact(Value { ty: valtype::F32, bits: 0x7fc0_0000 }),
                     Pattern::CanonicalNan { ty: valtype::F64 },
                     Pattern::RefNull { ty: valtype::EXTERNREF },
-                    Pattern::RefFunc,
+                    Pattern::RefNonNull { ty: valtype::FUNCREF },
                 ]),
             },
             Command::Get { line: 4, instance: b"$m", global: b"g", expect: Expect::Trap(3) },
