@@ -209,3 +209,77 @@ pub fn report_trap<B: Board>(board: &mut B, trap: &Trap) -> u32 {
     let _ = writeln!(out);
     exit_status::TRAP
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wasi::tests::FakeBoard;
+
+    fn vmctx(ctx: &mut WasiCtx<FakeBoard>) -> VmCtx {
+        VmCtx {
+            memory: core::ptr::null_mut(),
+            stack_limit: 0,
+            globals: core::ptr::null(),
+            tables: core::ptr::null(),
+            funcrefs: core::ptr::null_mut(),
+            builtins: core::ptr::null(),
+            instance: core::ptr::null_mut(),
+            host: (ctx as *mut WasiCtx<FakeBoard>).cast(),
+        }
+    }
+
+    fn import(module: &[u8], name: &[u8]) -> Option<(u64, abi::ArrayCall)> {
+        match ProgramImports::<FakeBoard>(core::marker::PhantomData).resolve(module, name)? {
+            Extern::HostFunc { signature_id, func } => Some((signature_id, func)),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn program_imports() {
+        assert!(import(b"wasi_snapshot_preview1", b"fd_write").is_some());
+        assert!(import(b"wasi_snapshot_preview1", b"bogus").is_none());
+        assert!(import(b"bench", b"middle").is_none());
+        assert!(import(b"env", b"start").is_none());
+        let (sig, _) = import(b"bench", b"start").unwrap();
+        assert_eq!(sig, abi::signature_id(&[], &[]));
+    }
+
+    #[test]
+    fn bench_measures_between_start_and_end() {
+        let mut board = FakeBoard::new();
+        let mut ctx = WasiCtx::new(&mut board, Vec::new(), Vec::new());
+        let mut vm = vmctx(&mut ctx);
+        let (_, start) = import(b"bench", b"start").unwrap();
+        let (_, end) = import(b"bench", b"end").unwrap();
+        let mut values = [0u64; 1];
+        // SAFETY: the vmctx's host is the live WasiCtx; the shims take no values.
+        unsafe {
+            assert!(crate::trap::call(start, &mut vm, values.as_mut_ptr()).is_ok());
+            ctx.board.mono += 1_500_000_000;
+            assert!(crate::trap::call(end, &mut vm, values.as_mut_ptr()).is_ok());
+            // A second interval adds up; an `end` without `start` is ignored.
+            assert!(crate::trap::call(start, &mut vm, values.as_mut_ptr()).is_ok());
+            ctx.board.mono += 250;
+            assert!(crate::trap::call(end, &mut vm, values.as_mut_ptr()).is_ok());
+            assert!(crate::trap::call(end, &mut vm, values.as_mut_ptr()).is_ok());
+        }
+        assert_eq!(
+            (ctx.bench.total_ns, ctx.bench.intervals),
+            (1_500_000_250, 2)
+        );
+        report_bench(ctx.board, &ctx.bench);
+        assert_eq!(
+            core::str::from_utf8(&ctx.board.stderr.0).unwrap(),
+            "kiln: bench 1.500000250 s (4500000750 cycles)\n"
+        );
+        let mut board = FakeBoard::new();
+        report_bench(&mut board, &wasi::Bench::default());
+        assert!(
+            board
+                .stderr
+                .0
+                .starts_with(b"kiln: bench: the program never called")
+        );
+    }
+}

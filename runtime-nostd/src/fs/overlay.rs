@@ -139,17 +139,22 @@ impl Overlay {
     }
 
     /// Mounts every preopen's image (an empty image is an empty RAM
-    /// directory): `Board::mount`'s default.
+    /// directory): `Board::mount`'s default. A preopen that names a host
+    /// folder but carries no image is refused with `NOTSUP`: this file
+    /// system cannot reach the host, and an empty folder in its place would
+    /// be a silent lie.
     pub fn mount(preopens: &'static [Preopen]) -> Result<Mount, MountError> {
         let mut fs = Box::new(Overlay::new());
         let mut roots = Vec::with_capacity(preopens.len());
         for (preopen, p) in preopens.iter().enumerate() {
             // SAFETY: the manifest's preopens point at images linked into the firmware.
             let image = unsafe { p.image.as_slice() };
-            roots.push(
+            let root = if image.is_empty() && p.host_path.len != 0 {
+                Err(errno::NOTSUP)
+            } else {
                 fs.add_root(image)
-                    .map_err(|errno| MountError { preopen, errno })?,
-            );
+            };
+            roots.push(root.map_err(|errno| MountError { preopen, errno })?);
         }
         Ok(Mount { fs, roots })
     }
@@ -973,6 +978,83 @@ mod tests {
         assert_ne!(a, b);
         fs.close(l);
         fs.close(f);
+    }
+
+    #[test]
+    fn mounts_the_manifest_preopens() {
+        use crate::abi::{Slice, Str};
+        let img = image();
+        let s = |b: &'static [u8]| Str {
+            ptr: b.as_ptr(),
+            len: b.len(),
+        };
+        let preopens: &'static [Preopen] = Box::leak(
+            vec![
+                Preopen {
+                    guest_path: s(b"/"),
+                    image: Slice {
+                        ptr: img.as_ptr(),
+                        len: img.len(),
+                    },
+                    host_path: Str::EMPTY,
+                },
+                Preopen {
+                    guest_path: s(b"/tmp"),
+                    image: Slice::EMPTY,
+                    host_path: Str::EMPTY,
+                },
+            ]
+            .into_boxed_slice(),
+        );
+        let mut mount = Overlay::mount(preopens).unwrap();
+        assert_eq!(mount.roots.len(), 2);
+        assert!(mount.fs.stat_at(mount.roots[0], b"hello.txt").is_ok());
+        assert_eq!(
+            mount.fs.stat_at(mount.roots[1], b"hello.txt"),
+            Err(errno::NOENT)
+        );
+        // A host folder without an image cannot be served from RAM.
+        let host_only: &'static [Preopen] = Box::leak(
+            vec![
+                Preopen {
+                    guest_path: s(b"/"),
+                    image: Slice::EMPTY,
+                    host_path: Str::EMPTY,
+                },
+                Preopen {
+                    guest_path: s(b"/"),
+                    image: Slice::EMPTY,
+                    host_path: s(b"/home"),
+                },
+            ]
+            .into_boxed_slice(),
+        );
+        assert_eq!(
+            Overlay::mount(host_only).err(),
+            Some(MountError {
+                preopen: 1,
+                errno: errno::NOTSUP
+            })
+        );
+        let bad: &'static [u8] = Box::leak(vec![0u8; 40].into_boxed_slice());
+        let corrupt: &'static [Preopen] = Box::leak(
+            vec![Preopen {
+                guest_path: s(b"/"),
+                image: Slice {
+                    ptr: bad.as_ptr(),
+                    len: bad.len(),
+                },
+                host_path: Str::EMPTY,
+            }]
+            .into_boxed_slice(),
+        );
+        assert_eq!(
+            Overlay::mount(corrupt).err(),
+            Some(MountError {
+                preopen: 0,
+                errno: errno::INVAL
+            })
+        );
     }
 
     #[test]

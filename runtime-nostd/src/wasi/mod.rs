@@ -25,7 +25,7 @@ pub mod memory;
 mod path;
 mod poll;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 pub mod types;
 
 use alloc::boxed::Box;
