@@ -13,8 +13,8 @@
 //!            | name length u32 | name offset u64
 //!            | a u64 | b u64 | mtime u64 (ns since 1970)
 //!          directory: a = index of its first child, b = number of children;
-//!            the children are consecutive nodes sorted by name (bytewise),
-//!            after the directory itself (breadth-first order)
+//!            the children are consecutive nodes sorted by name (bytewise,
+//!            no duplicates), after the directory itself (breadth-first order)
 //!          file: a = data offset (8-aligned), b = size
 //!          symlink: a = target offset, b = target length
 //! strings  names, symlink targets and file data, anywhere after the nodes
@@ -109,6 +109,17 @@ impl<'a> Image<'a> {
                 };
             if !ok || (index == 0 && kind != filetype::DIRECTORY) {
                 return Err(errno::INVAL);
+            }
+        }
+        // Children sorted by name, without duplicates: lookups can bisect.
+        for index in 0..count {
+            let node = image.node(index).ok_or(errno::INVAL)?;
+            let children = image.children(&node);
+            for child in children.start.saturating_add(1)..children.end {
+                let (a, b) = (image.node(child - 1), image.node(child));
+                if !matches!((a, b), (Some(a), Some(b)) if a.name < b.name) {
+                    return Err(errno::INVAL);
+                }
             }
         }
         Ok(image)
@@ -430,6 +441,14 @@ mod tests {
         let mut bad_version = good.clone();
         bad_version[8] = 2;
         assert!(Image::new(&bad_version).is_err());
+        // Children out of order.
+        let mut unsorted = good.clone();
+        let (first, second) = (HEADER_SIZE + NODE_SIZE, HEADER_SIZE + 2 * NODE_SIZE);
+        let n1: Vec<u8> = unsorted[first..first + NODE_SIZE].to_vec();
+        let n2: Vec<u8> = unsorted[second..second + NODE_SIZE].to_vec();
+        unsorted[first..first + NODE_SIZE].copy_from_slice(&n2);
+        unsorted[second..second + NODE_SIZE].copy_from_slice(&n1);
+        assert!(Image::new(&unsorted).is_err());
         // A child range pointing back at the root (a cycle).
         let mut cycle = good.clone();
         cycle[HEADER_SIZE + 16..HEADER_SIZE + 24].copy_from_slice(&0u64.to_le_bytes());

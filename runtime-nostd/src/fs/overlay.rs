@@ -276,8 +276,7 @@ impl Overlay {
             let id = self.alloc(Node::new(kind, n.mtime))?;
             entries.push((Name::Image(n.name), id));
         }
-        // Images written by `pack` are sorted already; others are made so.
-        entries.sort_unstable_by(|a, b| a.0.bytes().cmp(b.0.bytes()));
+        // `Image::new` checked that the children are sorted by name.
         Ok(entries)
     }
 

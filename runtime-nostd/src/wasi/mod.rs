@@ -349,19 +349,22 @@ macro_rules! wasi_functions {
             }
         )*
 
+        /// Every WASI function: (name, signature id, host function), in one
+        /// table (a loop over data is smaller than one comparison per name).
+        struct Table<B>(core::marker::PhantomData<B>);
+
+        impl<B: Board> Table<B> {
+            const FUNCS: &'static [(&'static str, u64, abi::ArrayCall)] = &[$((
+                stringify!($name),
+                abi::signature_id(&[$(wasi_valtype!($ty)),*], wasi_functions!(@results $($noreturn)?)),
+                $name::<B> as abi::ArrayCall,
+            )),*];
+        }
+
         /// The host function for the WASI import `name`, if Kiln has it.
         pub fn resolve<B: Board>(name: &[u8]) -> Option<Extern> {
-            $(
-                if name == stringify!($name).as_bytes() {
-                    const PARAMS: &[u8] = &[$(wasi_valtype!($ty)),*];
-                    let results: &[u8] = wasi_functions!(@results $($noreturn)?);
-                    return Some(Extern::HostFunc {
-                        signature_id: abi::signature_id(PARAMS, results),
-                        func: $name::<B>,
-                    });
-                }
-            )*
-            None
+            let &(_, signature_id, func) = Table::<B>::FUNCS.iter().find(|f| f.0.as_bytes() == name)?;
+            Some(Extern::HostFunc { signature_id, func })
         }
 
         /// Every function of the list, by name (for tests and docs).
