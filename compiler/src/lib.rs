@@ -80,8 +80,15 @@ pub fn compile(
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<Compiled> {
     check_symbol_name(&options.name)?;
+    let start = std::time::Instant::now();
     let target = Target::new(&options.target, &options.codegen)?;
     let module = module::ModuleInfo::parse(wasm)?;
+    if std::env::var_os("KILN_TIMINGS").is_some() {
+        eprintln!(
+            "kiln: validate+parse: {:.3} s",
+            start.elapsed().as_secs_f64()
+        );
+    }
     let sha: [u8; 32] = Sha256::digest(wasm).into();
     let (object, stats) = emit::emit_object(&module, sha, &target, &options.name, progress)?;
     Ok(Compiled { object, stats })

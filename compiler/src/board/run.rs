@@ -133,8 +133,12 @@ pub fn run(board: &Board, firmware: &Path, inv: &Invocation) -> Result<Outcome> 
     };
     let qemu = !board.is_host();
     let piped = inv.capture || qemu;
+    // A UART has no end of input: for QEMU boards kiln forwards stdin and
+    // sends Ctrl-D (0x04, which the boards read as end of input) at its end.
     cmd.stdin(if inv.capture {
         Stdio::null()
+    } else if qemu {
+        Stdio::piped()
     } else {
         Stdio::inherit()
     });
@@ -159,6 +163,22 @@ pub fn run(board: &Board, firmware: &Path, inv: &Invocation) -> Result<Outcome> 
         }
     })?;
 
+    if let Some(mut input) = child.stdin.take() {
+        std::thread::spawn(move || {
+            let mut stdin = std::io::stdin().lock();
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stdin.read(&mut buf) {
+                if n == 0 || input.write_all(&buf[..n]).is_err() {
+                    break;
+                }
+                let _ = input.flush();
+            }
+            let _ = input.write_all(&[0x04]);
+            let _ = input.flush();
+            // Keep the pipe open: QEMU may treat a hang-up as an error.
+            std::thread::park();
+        });
+    }
     // Output readers run on their own threads so that a full pipe never
     // blocks the firmware.
     let stdout_reader = child.stdout.take().map(|mut out| {

@@ -1,5 +1,7 @@
 //! Command-line interface: the subcommands and their dispatch.
 
+mod boards;
+mod build;
 mod compile;
 mod image;
 mod output;
@@ -30,6 +32,10 @@ enum Command {
     Compile(compile::Opts),
     /// Compile, link and run a module on a board (default: this machine).
     Run(run::Opts),
+    /// Build a firmware image (module + runtime + board) for a board.
+    Build(build::Opts),
+    /// List the boards, their targets, memory and how they run.
+    Boards,
     /// Run spec-test scripts (.wast) through the real pipeline on a board.
     Wast(wast::Opts),
 }
@@ -39,6 +45,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Compile(opts) => compile::run(opts),
         Command::Run(opts) => run::run(opts),
         Command::Wast(opts) => wast::run(opts),
+        Command::Build(opts) => build::run(opts),
+        Command::Boards => boards::run(),
     }
 }
 

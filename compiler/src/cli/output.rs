@@ -29,3 +29,12 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     }
     result
 }
+
+/// Marks a written firmware executable (the host board's is a program).
+pub fn make_executable(path: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut perms = std::fs::metadata(path)?.permissions();
+    perms.set_mode(perms.mode() | 0o111);
+    std::fs::set_permissions(path, perms)
+        .with_context(|| format!("cannot make {} executable", path.display()))
+}

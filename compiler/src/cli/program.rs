@@ -101,14 +101,15 @@ impl Program {
         })
     }
 
-    /// The manifest: on the host board arguments, environment and folders
-    /// are given when the process starts; elsewhere they are built in.
-    pub fn manifest(&self, board: &Board) -> Result<Manifest> {
+    /// The manifest. With `built_in`, arguments, environment and folders
+    /// are part of it (bare-metal boards always; `kiln build`); otherwise the
+    /// host board gets them when its process starts.
+    pub fn manifest(&self, board: &Board, built_in: bool) -> Result<Manifest> {
         let mut m = Manifest::program(kiln_runtime::abi::DEFAULT_MODULE_NAME);
         if self.bench {
             m.flags |= kiln_runtime::abi::APP_FLAG_BENCH;
         }
-        if !board.is_host() {
+        if built_in || !board.is_host() {
             m.args.push(self.argv0.clone().into_bytes());
             m.args
                 .extend(self.args.iter().map(|a| a.clone().into_bytes()));
@@ -118,18 +119,26 @@ impl Program {
                 .map(|(k, v)| format!("{k}={v}").into_bytes())
                 .collect();
             for (host, guest) in &self.dirs {
-                m.folders.push(Folder {
-                    guest_path: guest.clone(),
-                    image: super::image::pack_folder(Path::new(host))?,
-                    host_path: String::new(),
+                m.folders.push(if board.is_host() {
+                    Folder {
+                        guest_path: guest.clone(),
+                        image: Vec::new(),
+                        host_path: host.clone(),
+                    }
+                } else {
+                    Folder {
+                        guest_path: guest.clone(),
+                        image: super::image::pack_folder(Path::new(host))?,
+                        host_path: String::new(),
+                    }
                 });
             }
         }
         Ok(m)
     }
 
-    pub fn firmware(&self, board: &Board) -> Result<PathBuf> {
-        let manifest = self.manifest(board)?;
+    pub fn firmware(&self, board: &Board, built_in: bool) -> Result<PathBuf> {
+        let manifest = self.manifest(board, built_in)?;
         firmware::link_cached(board, std::slice::from_ref(&self.object), &manifest)
     }
 }

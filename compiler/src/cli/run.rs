@@ -26,7 +26,7 @@ pub struct Opts {
 pub fn run(opts: Opts) -> Result<ExitCode> {
     let board = board::find(&opts.program.board)?;
     let program = Program::prepare(&opts.program, &board)?;
-    let firmware = program.firmware(&board)?;
+    let firmware = program.firmware(&board, false)?;
     let inv = Invocation {
         args: opts.program.args.iter().map(OsString::from).collect(),
         argv0: program.argv0.clone().into(),

@@ -75,6 +75,7 @@ pub fn emit_object(
         ids.push(id);
     }
 
+    let timer = Timer::new();
     // Defined functions, in parallel.
     let defined: Vec<u32> = (module.num_imported_funcs..module.funcs.len() as u32).collect();
     let done = std::sync::atomic::AtomicUsize::new(0);
@@ -97,6 +98,7 @@ pub fn emit_object(
             },
         )
         .collect::<Result<_>>()?;
+    timer.lap("translate+codegen (parallel)");
 
     let mut funcs: Vec<FuncCode> = Vec::with_capacity(module.funcs.len());
     let mut fbc = FunctionBuilderContext::new();
@@ -112,6 +114,7 @@ pub fn emit_object(
         funcs.push(define(&mut object, ids[*index as usize], c, &mut stats)?);
     }
     drop(compiled);
+    timer.lap("define functions");
 
     // Export trampolines.
     let mut trampolines = HashMap::new();
@@ -144,11 +147,13 @@ pub fn emit_object(
         trampolines: &trampolines,
     });
     blob.define(&mut object, name)?;
+    timer.lap("trampolines+descriptor");
 
     let product = object.finish();
     let bytes = product
         .emit()
         .map_err(|e| anyhow!("writing the object: {e}"))?;
+    timer.lap("write object");
     stats.functions = module.funcs.len();
     Ok((bytes, stats))
 }
@@ -211,4 +216,30 @@ fn define(
         len: c.bytes.len() as u32,
         traps: c.traps.clone(),
     })
+}
+
+/// Phase timings on stderr when `KILN_TIMINGS` is set (for compile-time work).
+struct Timer {
+    start: std::cell::Cell<std::time::Instant>,
+    enabled: bool,
+}
+
+impl Timer {
+    fn new() -> Timer {
+        Timer {
+            start: std::cell::Cell::new(std::time::Instant::now()),
+            enabled: std::env::var_os("KILN_TIMINGS").is_some(),
+        }
+    }
+
+    fn lap(&self, what: &str) {
+        if self.enabled {
+            let now = std::time::Instant::now();
+            eprintln!(
+                "kiln: {what}: {:.3} s",
+                (now - self.start.get()).as_secs_f64()
+            );
+            self.start.set(now);
+        }
+    }
 }

@@ -2,6 +2,7 @@
 //! the board library. Every step is cached by content, so building the same
 //! firmware again costs only the checks.
 
+pub mod image;
 pub mod link;
 pub mod manifest;
 
