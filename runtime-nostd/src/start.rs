@@ -131,6 +131,7 @@ fn run_program<B: Board>(board: &mut B, manifest: &'static AppManifest) -> u32 {
         .iter()
         .map(|s| unsafe { s.as_bytes() })
         .collect();
+    // SAFETY: as above.
     let preopens = unsafe { manifest.preopens.as_slice() };
     let mount = if preopens.is_empty() {
         None
@@ -139,6 +140,7 @@ fn run_program<B: Board>(board: &mut B, manifest: &'static AppManifest) -> u32 {
             Ok(mount) => Some(mount),
             Err(e) => {
                 let p = preopens.get(e.preopen);
+                // SAFETY: the preopen's strings are static manifest data.
                 let (guest, host) = p.map_or((&[][..], &[][..]), |p| unsafe {
                     (p.guest_path.as_bytes(), p.host_path.as_bytes())
                 });
@@ -151,7 +153,17 @@ fn run_program<B: Board>(board: &mut B, manifest: &'static AppManifest) -> u32 {
                 if !host.is_empty() {
                     let _ = write!(out, " (host folder `{}`)", Bytes(host));
                 }
-                let _ = writeln!(out, ": WASI errno {}", e.errno);
+                let why = match e.errno {
+                    wasi::errno::NOENT => "it does not exist",
+                    wasi::errno::NOTDIR => "it is not a directory",
+                    wasi::errno::ACCES | wasi::errno::PERM => "permission denied",
+                    wasi::errno::INVAL => "its packed image is corrupt",
+                    wasi::errno::NOTSUP => {
+                        "this board cannot open host folders and the firmware has no image of it"
+                    }
+                    _ => "",
+                };
+                let _ = writeln!(out, ": {why} (WASI errno {})", e.errno);
                 return exit_status::LOAD_ERROR;
             }
         }
@@ -161,6 +173,7 @@ fn run_program<B: Board>(board: &mut B, manifest: &'static AppManifest) -> u32 {
     if let Some(mount) = mount {
         let names: Vec<&[u8]> = preopens
             .iter()
+            // SAFETY: the preopen's strings are static manifest data.
             .map(|p| unsafe { p.guest_path.as_bytes() })
             .collect();
         ctx.add_preopens(mount, &names);

@@ -383,12 +383,11 @@ impl Overlay {
     }
 }
 
-/// The contents of a file node.
-fn contents(node: &mut Node) -> &mut Bytes {
+/// The contents of a file node (`Overlay::file` only returns those).
+fn contents(node: &mut Node) -> Result<&mut Bytes, Errno> {
     match &mut node.kind {
-        Kind::File(b) | Kind::Symlink(b) => b,
-        // `Overlay::file` only returns file nodes.
-        Kind::Dir(_) => unreachable!("a directory has no contents"),
+        Kind::File(b) | Kind::Symlink(b) => Ok(b),
+        Kind::Dir(_) => Err(errno::ISDIR),
     }
 }
 
@@ -452,7 +451,7 @@ impl FileSystem for Overlay {
     }
 
     fn read_at(&mut self, handle: Handle, offset: u64, buf: &mut [u8]) -> Result<usize, Errno> {
-        let data = contents(self.file(handle, READ, errno::BADF)?).as_slice();
+        let data = contents(self.file(handle, READ, errno::BADF)?)?.as_slice();
         let start = usize::try_from(offset)
             .unwrap_or(usize::MAX)
             .min(data.len());
@@ -472,7 +471,7 @@ impl FileSystem for Overlay {
             .checked_add(buf.len())
             .filter(|&e| e <= isize::MAX as usize)
             .ok_or(errno::FBIG)?;
-        let data = contents(node).make_mut(usize::MAX)?;
+        let data = contents(node)?.make_mut(usize::MAX)?;
         if end > data.len() {
             data.try_reserve(end - data.len())
                 .map_err(|_| errno::NOSPC)?;
@@ -491,7 +490,7 @@ impl FileSystem for Overlay {
             .ok()
             .filter(|&s| s <= isize::MAX as usize)
             .ok_or(errno::FBIG)?;
-        let data = contents(node).make_mut(size)?;
+        let data = contents(node)?.make_mut(size)?;
         if size > data.len() {
             data.try_reserve(size - data.len())
                 .map_err(|_| errno::NOSPC)?;
