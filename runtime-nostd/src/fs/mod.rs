@@ -69,6 +69,11 @@ impl Stat {
 /// How [`FileSystem::open_at`] opens (and maybe creates) its target: the
 /// flags of `openat(2)`, which always gets `O_NOFOLLOW` (the WASI layer has
 /// already followed the symlinks it was asked to follow).
+///
+/// Neither `read` nor `write` (always with `directory`) asks for a directory
+/// handle that is only used as the `dir` of `*_at` calls and for `stat`,
+/// never for `read_dir`: while resolving a path the WASI layer walks
+/// through directories this way (`O_PATH` on Linux).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct OpenOptions {
     /// `O_RDONLY`/`O_RDWR`: reads are allowed.

@@ -169,8 +169,8 @@ fn walk_from(
         if !st.is_dir() {
             return Err(errno::NOTDIR);
         }
+        // Only a base for the next `*_at` call (see `OpenOptions`).
         let options = OpenOptions {
-            read: true,
             directory: true,
             ..OpenOptions::default()
         };
