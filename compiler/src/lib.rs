@@ -18,7 +18,7 @@ pub mod wast;
 
 use std::borrow::Cow;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use sha2::{Digest, Sha256};
 
 pub use emit::Stats;
@@ -50,15 +50,37 @@ pub struct Compiled {
     pub stats: Stats,
 }
 
-/// Accepts a binary module or the text format; returns the binary.
-pub fn wasm_binary(input: &[u8]) -> Result<Cow<'_, [u8]>> {
+/// Accepts a binary module or the text format; returns the binary. `path`
+/// decides what is expected: a `.wat`/`.wast` file is text, anything else
+/// a binary unless it does not start with the Wasm magic and reads as text.
+pub fn wasm_binary<'a>(input: &'a [u8], path: &std::path::Path) -> Result<Cow<'a, [u8]>> {
     if input.starts_with(b"\0asm") {
         return Ok(Cow::Borrowed(input));
     }
-    let text = std::str::from_utf8(input)
-        .context("input is neither a Wasm binary (no \\0asm header) nor UTF-8 text")?;
-    let binary = wat::parse_str(text).map_err(|e| anyhow::anyhow!("malformed text module: {e}"))?;
-    Ok(Cow::Owned(binary))
+    let text_name = matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("wat" | "wast")
+    );
+    let Ok(text) = std::str::from_utf8(input) else {
+        bail!("not a WebAssembly module: no \\0asm header, and not text either");
+    };
+    if !text_name && !text.trim_start().starts_with('(') && !text.trim_start().starts_with(';') {
+        bail!("not a WebAssembly module: no \\0asm header (and not the text format)");
+    }
+    match wat::parse_str(text) {
+        Ok(binary) => Ok(Cow::Owned(binary)),
+        Err(mut e) => {
+            // One line: the message and where, without the source excerpt.
+            e.set_path(path);
+            let message = e.to_string();
+            let first = message.lines().next().unwrap_or("").to_string();
+            let at = message
+                .lines()
+                .find_map(|l| l.trim_start().strip_prefix("--> "))
+                .unwrap_or("");
+            bail!("malformed text module: {first} (at {at})")
+        }
+    }
 }
 
 /// Checks that `name` can be a symbol in every object format and assembler.

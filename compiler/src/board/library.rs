@@ -59,6 +59,9 @@ pub fn ensure_built(board: &Board) -> Result<PathBuf> {
     if built.is_some_and(|t| t >= sources) {
         return Ok(lib);
     }
+    if !target_installed(&board.rust_target) {
+        install_target(&board.rust_target)?;
+    }
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.arg("build")
@@ -114,4 +117,36 @@ pub fn ensure_built(board: &Board) -> Result<PathBuf> {
         .and_then(|f| f.set_modified(SystemTime::now()));
     now.with_context(|| format!("cannot update {}", lib.display()))?;
     Ok(lib)
+}
+
+/// Whether the Rust standard library for `target` is installed.
+fn target_installed(target: &str) -> bool {
+    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let Ok(out) = Command::new(rustc).args(["--print", "sysroot"]).output() else {
+        return true; // Let cargo report what is wrong.
+    };
+    let sysroot = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    sysroot
+        .join("lib/rustlib")
+        .join(target)
+        .join("lib")
+        .is_dir()
+}
+
+/// Installs a Rust target with rustup, saying so.
+fn install_target(target: &str) -> Result<()> {
+    eprintln!("kiln: installing the Rust target {target} (rustup target add {target})");
+    let status = Command::new("rustup")
+        .args(["target", "add", target])
+        .stdout(std::process::Stdio::null())
+        .status()
+        .with_context(|| {
+            format!(
+                "cannot run rustup: install the target yourself with `rustup target add {target}`"
+            )
+        })?;
+    if !status.success() {
+        bail!("`rustup target add {target}` failed: install the target and try again");
+    }
+    Ok(())
 }

@@ -31,8 +31,8 @@ pub struct Opts {
 pub fn run(opts: Opts) -> Result<ExitCode> {
     let input = std::fs::read(&opts.input)
         .with_context(|| format!("cannot read {}", opts.input.display()))?;
-    let wasm =
-        kiln_compiler::wasm_binary(&input).with_context(|| format!("{}", opts.input.display()))?;
+    let wasm = kiln_compiler::wasm_binary(&input, &opts.input)
+        .with_context(|| format!("{}", opts.input.display()))?;
     let options = CompileOptions {
         target: opts.target,
         name: opts.name,

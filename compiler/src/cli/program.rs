@@ -74,8 +74,8 @@ impl Program {
         }
         let input = std::fs::read(&opts.input)
             .with_context(|| format!("cannot read {}", opts.input.display()))?;
-        let wasm =
-            kiln_compiler::wasm_binary(&input).with_context(|| opts.input.display().to_string())?;
+        let wasm = kiln_compiler::wasm_binary(&input, &opts.input)
+            .with_context(|| opts.input.display().to_string())?;
         let progress = Progress::new("compiling");
         let object = firmware::compile_cached(
             &wasm,
