@@ -12,7 +12,7 @@
 use core::ffi::c_void;
 
 /// Version of this contract; stored in every descriptor and manifest.
-pub const ABI_VERSION: u32 = 1;
+pub const ABI_VERSION: u32 = 2;
 
 /// First bytes of every [`ModuleDescriptor`].
 pub const MODULE_MAGIC: [u8; 8] = *b"KILNMOD\0";
@@ -26,7 +26,25 @@ pub const APP_MANIFEST_SYMBOL: &str = "kiln_app_manifest";
 /// Default symbol of a module's descriptor (`kiln compile --name`).
 pub const DEFAULT_MODULE_NAME: &str = "kiln_module";
 
-const _: () = assert!(core::mem::size_of::<usize>() == 8, "Kiln targets are 64-bit");
+/// Host functions a module can import are bound when the firmware is
+/// linked: an import of `wasi_snapshot_preview1.NAME` refers to the symbol
+/// `kiln_wasi_NAME` (a [`HostFunc`]), `bench.NAME` to `kiln_bench_NAME`. The
+/// board library defines them (`kiln_runtime::export_board!`) and the linker
+/// keeps only those a module uses.
+pub const WASI_SYMBOL_PREFIX: &str = "kiln_wasi_";
+pub const BENCH_SYMBOL_PREFIX: &str = "kiln_bench_";
+
+/// Entry points the manifest names, defined by `export_board!`: the one a
+/// firmware needs is the only one linked.
+pub const ENTRY_RUN_PROGRAM: &str = "kiln_run_program";
+/// The program entry with file systems linked in, for firmware with folders.
+pub const ENTRY_RUN_PROGRAM_WITH_FILES: &str = "kiln_run_program_with_files";
+pub const ENTRY_RUN_WAST: &str = "kiln_run_wast";
+
+const _: () = assert!(
+    core::mem::size_of::<usize>() == 8,
+    "Kiln targets are 64-bit"
+);
 
 /// A borrowed byte string inside a descriptor (not NUL-terminated).
 #[repr(C)]
@@ -333,7 +351,21 @@ pub struct ImportDesc {
     pub kind: u8,
     /// Index in the index space of `kind`.
     pub index: u32,
+    /// For a function import bound at link time: the host function
+    /// (symbol `kiln_wasi_NAME` ...); null when resolved by name at
+    /// instantiation.
+    pub host: *const HostFunc,
 }
+
+/// A host function as the board library exports it for link-time binding.
+#[repr(C)]
+pub struct HostFunc {
+    pub func: ArrayCall,
+    pub signature_id: u64,
+}
+
+// SAFETY: a function pointer and a number, never written.
+unsafe impl Sync for HostFunc {}
 
 /// The array-call convention: arguments in `values[..params]`, results written
 /// back to `values[..results]`; each value occupies one `u64` (f32 in the low
@@ -554,12 +586,18 @@ pub struct Preopen {
     pub host_path: Str,
 }
 
+/// What a firmware runs: `kiln_run_program` or `kiln_run_wast`, defined by
+/// the board library for its own board type (`board` is that board).
+pub type Entry = unsafe extern "C" fn(board: *mut c_void, manifest: &'static AppManifest) -> u32;
+
 #[repr(C)]
 pub struct AppManifest {
     pub magic: [u8; 8],
     pub abi_version: u32,
     pub mode: u32,
     pub flags: u32,
+    /// The entry point for `mode`.
+    pub entry: Option<Entry>,
     pub modules: Slice<*const ModuleDescriptor>,
     /// Guest arguments, `argv[0]` included.
     pub args: Slice<Str>,

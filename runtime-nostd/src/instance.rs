@@ -29,10 +29,17 @@ pub enum Extern {
     /// A function of another instance (a copy of its function reference).
     Func(*const VmFuncRef),
     /// A host function of the array-call convention.
-    HostFunc { signature_id: u64, func: ArrayCall },
+    HostFunc {
+        signature_id: u64,
+        func: ArrayCall,
+    },
     Table(*mut TableStore),
     Memory(*mut MemoryStore),
-    Global { cell: *mut VmGlobal, ty: u8, mutable: bool },
+    Global {
+        cell: *mut VmGlobal,
+        ty: u8,
+        mutable: bool,
+    },
 }
 
 /// Resolves imports by (module, name).
@@ -45,7 +52,11 @@ pub enum InstantiateError {
     /// The descriptor was made for another runtime ABI (or is not one).
     BadDescriptor { found_version: u32 },
     /// An import is missing or has the wrong type.
-    Link { module: &'static [u8], name: &'static [u8], reason: LinkReason },
+    Link {
+        module: &'static [u8],
+        name: &'static [u8],
+        reason: LinkReason,
+    },
     /// The board cannot hold the module's memory or tables.
     OutOfMemory { what: &'static str, bytes: u64 },
     /// A segment initialiser or the start function trapped.
@@ -66,7 +77,11 @@ impl fmt::Display for InstantiateError {
                 "module was compiled for runtime ABI version {found_version}, this runtime has version {}; recompile it with this kiln",
                 abi::ABI_VERSION
             ),
-            InstantiateError::Link { module, name, reason } => {
+            InstantiateError::Link {
+                module,
+                name,
+                reason,
+            } => {
                 let what = match reason {
                     LinkReason::Unknown => "unknown import",
                     LinkReason::IncompatibleType => "incompatible import type",
@@ -74,7 +89,10 @@ impl fmt::Display for InstantiateError {
                 write!(f, "{what}: {}.{}", Bytes(module), Bytes(name))
             }
             InstantiateError::OutOfMemory { what, bytes } => {
-                write!(f, "out of memory: the board cannot hold the {what} ({bytes} bytes)")
+                write!(
+                    f,
+                    "out of memory: the board cannot hold the {what} ({bytes} bytes)"
+                )
             }
             InstantiateError::Trap(trap) => write!(f, "{}", trap.kind.message()),
         }
@@ -370,7 +388,12 @@ impl Instance {
         instance.resolve_imports(&d, imports, vmctx)?;
 
         // Defined functions.
-        for (index, func) in d.funcs.iter().enumerate().skip(module.num_imported_funcs as usize) {
+        for (index, func) in d
+            .funcs
+            .iter()
+            .enumerate()
+            .skip(module.num_imported_funcs as usize)
+        {
             instance.funcrefs[index] = VmFuncRef {
                 code: func.code,
                 vmctx,
@@ -380,7 +403,8 @@ impl Instance {
         }
         // Defined memory.
         for mem in d.memories.iter().filter(|m| m.imported == 0) {
-            let mut store = MemoryStore::new(mem.min_pages, (mem.has_max != 0).then_some(mem.max_pages))?;
+            let mut store =
+                MemoryStore::new(mem.min_pages, (mem.has_max != 0).then_some(mem.max_pages))?;
             instance.memory_ptr = &mut *store;
             instance.memory = Some(store);
         }
@@ -420,7 +444,10 @@ impl Instance {
                     // SAFETY: static descriptor data.
                     let items = unsafe { elem.items.as_slice() };
                     let len = items.len() as u64;
-                    if instance.table_init(elem.table, index as u32, offset, 0, len).is_err() {
+                    if instance
+                        .table_init(elem.table, index as u32, offset, 0, len)
+                        .is_err()
+                    {
                         return Err(instance.fail_after_init(Trap {
                             kind: abi::TrapKind::TableOutOfBounds,
                             site: None,
@@ -487,7 +514,17 @@ impl Instance {
                 name,
                 reason,
             };
-            let found = imports.resolve(module_name, name).ok_or(err(LinkReason::Unknown))?;
+            // An import bound at link time carries its host function.
+            // SAFETY: a non-null `host` points to a static HostFunc.
+            let found = match unsafe { import.host.as_ref() } {
+                Some(h) => Extern::HostFunc {
+                    signature_id: h.signature_id,
+                    func: h.func,
+                },
+                None => imports
+                    .resolve(module_name, name)
+                    .ok_or(err(LinkReason::Unknown))?,
+            };
             let index = import.index as usize;
             match (import.kind, found) {
                 (extern_kind::FUNC, Extern::Func(funcref)) => {
@@ -520,8 +557,8 @@ impl Instance {
                     let want = &d.tables[index];
                     // SAFETY: tables live as long as their owner.
                     let t = unsafe { &*table };
-                    let max_ok = want.has_max == 0
-                        || t.declared_max.is_some_and(|m| m <= want.max as u64);
+                    let max_ok =
+                        want.has_max == 0 || t.declared_max.is_some_and(|m| m <= want.max as u64);
                     if t.vm.elem_type != want.elem_type
                         || (t.vm.length as u64) < want.min as u64
                         || !max_ok
@@ -590,7 +627,9 @@ impl Instance {
     pub fn export(&self, name: &[u8]) -> Option<Extern> {
         // SAFETY: static descriptor data.
         let exports = unsafe { self.module.exports.as_slice() };
-        let export = exports.iter().find(|e| unsafe { e.name.as_bytes() } == name)?;
+        let export = exports
+            .iter()
+            .find(|e| unsafe { e.name.as_bytes() } == name)?;
         let index = export.index as usize;
         let d = unsafe { Descriptor::of(self.module) };
         Some(match export.kind {
@@ -632,13 +671,22 @@ impl Instance {
 
     // -- operations shared with the builtins -----------------------------
 
-    pub(crate) fn memory_init(&mut self, data: u32, dst: u64, src: u64, len: u64) -> Result<(), ()> {
+    pub(crate) fn memory_init(
+        &mut self,
+        data: u32,
+        dst: u64,
+        src: u64,
+        len: u64,
+    ) -> Result<(), ()> {
         // SAFETY: static descriptor data.
         let d = unsafe { Descriptor::of(self.module) };
         let segment = &d.datas[data as usize];
         // SAFETY: static descriptor data.
-        let bytes: &[u8] =
-            if self.dropped_datas[data as usize] { &[] } else { unsafe { segment.bytes.as_slice() } };
+        let bytes: &[u8] = if self.dropped_datas[data as usize] {
+            &[]
+        } else {
+            unsafe { segment.bytes.as_slice() }
+        };
         let memory = self.memory().ok_or(())?.bytes();
         let src_range = range(src, len, bytes.len())?;
         let dst_range = range(dst, len, memory.len())?;
@@ -650,15 +698,28 @@ impl Instance {
         self.dropped_datas[data as usize] = true;
     }
 
-    pub(crate) fn table_init(&mut self, table: u32, elem: u32, dst: u64, src: u64, len: u64) -> Result<(), ()> {
+    pub(crate) fn table_init(
+        &mut self,
+        table: u32,
+        elem: u32,
+        dst: u64,
+        src: u64,
+        len: u64,
+    ) -> Result<(), ()> {
         // SAFETY: static descriptor data.
         let d = unsafe { Descriptor::of(self.module) };
         let segment = &d.elems[elem as usize];
         // SAFETY: static descriptor data.
-        let items: &[ConstExpr] =
-            if self.dropped_elems[elem as usize] { &[] } else { unsafe { segment.items.as_slice() } };
+        let items: &[ConstExpr] = if self.dropped_elems[elem as usize] {
+            &[]
+        } else {
+            unsafe { segment.items.as_slice() }
+        };
         let src_range = range(src, len, items.len())?;
-        let values: Vec<usize> = items[src_range].iter().map(|e| self.eval(e) as usize).collect();
+        let values: Vec<usize> = items[src_range]
+            .iter()
+            .map(|e| self.eval(e) as usize)
+            .collect();
         let elements = self.table(table).ok_or(())?.elements();
         let dst_range = range(dst, len, elements.len())?;
         elements[dst_range].copy_from_slice(&values);
@@ -673,17 +734,35 @@ impl Instance {
         self.table(table)?.grow(delta, init)
     }
 
-    pub(crate) fn table_fill(&mut self, table: u32, dst: u64, val: usize, len: u64) -> Result<(), ()> {
+    pub(crate) fn table_fill(
+        &mut self,
+        table: u32,
+        dst: u64,
+        val: usize,
+        len: u64,
+    ) -> Result<(), ()> {
         let elements = self.table(table).ok_or(())?.elements();
         let r = range(dst, len, elements.len())?;
         elements[r].fill(val);
         Ok(())
     }
 
-    pub(crate) fn table_copy(&mut self, dst_t: u32, src_t: u32, dst: u64, src: u64, len: u64) -> Result<(), ()> {
+    pub(crate) fn table_copy(
+        &mut self,
+        dst_t: u32,
+        src_t: u32,
+        dst: u64,
+        src: u64,
+        len: u64,
+    ) -> Result<(), ()> {
         let src_len = self.table(src_t).ok_or(())?.vm.length;
         let src_range = range(src, len, src_len)?;
-        if dst_t == src_t || core::ptr::eq(self.table_ptrs[dst_t as usize], self.table_ptrs[src_t as usize]) {
+        if dst_t == src_t
+            || core::ptr::eq(
+                self.table_ptrs[dst_t as usize],
+                self.table_ptrs[src_t as usize],
+            )
+        {
             let elements = self.table(dst_t).ok_or(())?.elements();
             range(dst, len, elements.len())?;
             elements.copy_within(src_range, dst as usize);

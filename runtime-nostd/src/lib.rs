@@ -23,7 +23,7 @@ pub mod fs;
 mod global;
 pub mod heap;
 pub mod instance;
-mod start;
+pub mod start;
 pub mod trap;
 pub mod wasi;
 pub mod wast;

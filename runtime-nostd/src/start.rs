@@ -13,7 +13,9 @@ use crate::instance::{Bytes, Extern, Instance, Resolve};
 use crate::trap::Trap;
 use crate::wasi::{self, WasiCtx};
 
-/// Runs the app described by `manifest` on `board` and exits.
+/// Runs the app described by `manifest` on `board` and exits: checks the
+/// manifest, then calls the entry point it names (`kiln_run_program` or
+/// `kiln_run_wast`, see [`export_board!`](crate::export_board)).
 pub fn start<B: Board>(board: &mut B, manifest: &'static AppManifest) -> ! {
     if manifest.magic != abi::APP_MAGIC || manifest.abi_version != abi::ABI_VERSION {
         let _ = writeln!(
@@ -24,33 +26,96 @@ pub fn start<B: Board>(board: &mut B, manifest: &'static AppManifest) -> ! {
         );
         board.exit(exit_status::LOAD_ERROR);
     }
-    let status = match manifest.mode {
-        abi::app_mode::WAST => crate::wast::run_script(board, manifest),
-        _ => run_program(board, manifest),
+    let Some(entry) = manifest.entry else {
+        let _ = writeln!(
+            Console::new(board, Stream::Stderr),
+            "kiln: error: firmware manifest has no entry point"
+        );
+        board.exit(exit_status::LOAD_ERROR);
     };
+    // SAFETY: the entry points are defined by this board library's own
+    // `export_board!` for this board type, and take it as `board`.
+    let status = unsafe { entry((board as *mut B).cast(), manifest) };
     board.exit(status)
 }
 
-/// Imports of a WASI program: `wasi_snapshot_preview1`, and `bench` (the
-/// measured region of a benchmark, as Sightglass programs mark it).
-struct ProgramImports<B>(core::marker::PhantomData<B>);
+/// Defines, for board type `$board`, everything a firmware links by symbol:
+/// the entry points `kiln_run_program`, `kiln_run_program_with_files` and
+/// `kiln_run_wast`, the WASI
+/// functions `kiln_wasi_NAME` and the `bench` functions. Each board library
+/// invokes it once; the linker keeps only what the firmware's manifest and
+/// modules refer to, so a program does not carry the spec-test driver, and
+/// carries only the WASI functions it imports.
+#[macro_export]
+macro_rules! export_board {
+    ($board:ty) => {
+        #[doc(hidden)]
+        mod __kiln_board_exports {
+            #[allow(unused_imports)]
+            use super::*;
 
-impl<B: Board> Resolve for ProgramImports<B> {
-    fn resolve(&mut self, module: &[u8], name: &[u8]) -> Option<Extern> {
-        if module == wasi::MODULE {
-            return wasi::resolve::<B>(name);
-        }
-        if module == b"bench" {
-            let func: abi::ArrayCall = match name {
-                b"start" => bench_start::<B>,
-                b"end" => bench_end::<B>,
-                _ => return None,
+            $crate::__kiln_wasi_symbols!($board);
+
+            #[unsafe(export_name = "kiln_bench_start")]
+            static BENCH_START: $crate::abi::HostFunc = $crate::abi::HostFunc {
+                func: $crate::start::bench_start::<$board>,
+                signature_id: $crate::abi::signature_id(&[], &[]),
             };
-            return Some(Extern::HostFunc {
-                signature_id: abi::signature_id(&[], &[]),
-                func,
-            });
+            #[unsafe(export_name = "kiln_bench_end")]
+            static BENCH_END: $crate::abi::HostFunc = $crate::abi::HostFunc {
+                func: $crate::start::bench_end::<$board>,
+                signature_id: $crate::abi::signature_id(&[], &[]),
+            };
+
+            /// # Safety
+            /// `board` is the running board, of type `$board`.
+            #[unsafe(export_name = "kiln_run_program")]
+            unsafe extern "C" fn run_program(
+                board: *mut core::ffi::c_void,
+                manifest: &'static $crate::abi::AppManifest,
+            ) -> u32 {
+                // SAFETY: `start` passes the board it was called with.
+                $crate::start::run_program::<$board, false>(
+                    unsafe { &mut *board.cast::<$board>() },
+                    manifest,
+                )
+            }
+
+            /// # Safety
+            /// `board` is the running board, of type `$board`.
+            #[unsafe(export_name = "kiln_run_program_with_files")]
+            unsafe extern "C" fn run_program_with_files(
+                board: *mut core::ffi::c_void,
+                manifest: &'static $crate::abi::AppManifest,
+            ) -> u32 {
+                // SAFETY: `start` passes the board it was called with.
+                $crate::start::run_program::<$board, true>(
+                    unsafe { &mut *board.cast::<$board>() },
+                    manifest,
+                )
+            }
+
+            /// # Safety
+            /// `board` is the running board, of type `$board`.
+            #[unsafe(export_name = "kiln_run_wast")]
+            unsafe extern "C" fn run_wast(
+                board: *mut core::ffi::c_void,
+                manifest: &'static $crate::abi::AppManifest,
+            ) -> u32 {
+                // SAFETY: `start` passes the board it was called with.
+                $crate::wast::run_script(unsafe { &mut *board.cast::<$board>() }, manifest)
+            }
         }
+    };
+}
+
+/// Imports of a WASI program that are not bound at link time: none are
+/// resolved by name in a firmware (the linker binds `wasi_snapshot_preview1`
+/// and `bench`), so anything left is an unknown import.
+struct ProgramImports;
+
+impl Resolve for ProgramImports {
+    fn resolve(&mut self, _module: &[u8], _name: &[u8]) -> Option<Extern> {
         None
     }
 }
@@ -59,7 +124,7 @@ impl<B: Board> Resolve for ProgramImports<B> {
 ///
 /// # Safety
 /// Called by compiled code with its vmctx, whose `host` is the program's WasiCtx.
-unsafe extern "C" fn bench_start<B: Board>(vmctx: *mut VmCtx, _values: *mut u64) {
+pub unsafe extern "C" fn bench_start<B: Board>(vmctx: *mut VmCtx, _values: *mut u64) {
     // SAFETY: `run_program` set `host` to the WasiCtx, which outlives the guest.
     let ctx = unsafe { &mut *(*vmctx).host.cast::<WasiCtx<'static, B>>() };
     let cycles = ctx.board.cycles();
@@ -70,7 +135,7 @@ unsafe extern "C" fn bench_start<B: Board>(vmctx: *mut VmCtx, _values: *mut u64)
 ///
 /// # Safety
 /// As [`bench_start`].
-unsafe extern "C" fn bench_end<B: Board>(vmctx: *mut VmCtx, _values: *mut u64) {
+pub unsafe extern "C" fn bench_end<B: Board>(vmctx: *mut VmCtx, _values: *mut u64) {
     // SAFETY: as in `bench_start`.
     let ctx = unsafe { &mut *(*vmctx).host.cast::<WasiCtx<'static, B>>() };
     let (now, cycles) = (ctx.board.monotonic_ns(), ctx.board.cycles());
@@ -109,8 +174,12 @@ fn report_bench<B: Board>(board: &mut B, bench: &wasi::Bench) {
 }
 
 /// Builds the WASI context (arguments, environment, preopens from the
-/// manifest), instantiates module 0 and runs its `_start`.
-fn run_program<B: Board>(board: &mut B, manifest: &'static AppManifest) -> u32 {
+/// manifest), instantiates module 0 and runs its `_start`. With `FILES`
+/// false the file systems are not linked at all (a firmware without folders).
+pub fn run_program<B: Board, const FILES: bool>(
+    board: &mut B,
+    manifest: &'static AppManifest,
+) -> u32 {
     // SAFETY: the manifest is static data written by `kiln build`.
     let modules = unsafe { manifest.modules.as_slice() };
     let Some(&module) = modules.first() else {
@@ -135,6 +204,12 @@ fn run_program<B: Board>(board: &mut B, manifest: &'static AppManifest) -> u32 {
     let preopens = unsafe { manifest.preopens.as_slice() };
     let mount = if preopens.is_empty() {
         None
+    } else if !FILES {
+        let _ = writeln!(
+            Console::new(board, Stream::Stderr),
+            "kiln: error: this firmware was built without folders; build it with --dir to give it some"
+        );
+        return exit_status::LOAD_ERROR;
     } else {
         match board.mount(preopens) {
             Ok(mount) => Some(mount),
@@ -179,7 +254,7 @@ fn run_program<B: Board>(board: &mut B, manifest: &'static AppManifest) -> u32 {
         ctx.add_preopens(mount, &names);
     }
     let host: *mut c_void = (&mut ctx as *mut WasiCtx<B>).cast();
-    let mut imports = ProgramImports::<B>(core::marker::PhantomData);
+    let mut imports = ProgramImports;
     let outcome = Instance::new(module, &mut imports, host, stack_limit);
     let board = &mut *ctx.board;
     let instance = match outcome {
@@ -242,20 +317,22 @@ mod tests {
     }
 
     fn import(module: &[u8], name: &[u8]) -> Option<(u64, abi::ArrayCall)> {
-        match ProgramImports::<FakeBoard>(core::marker::PhantomData).resolve(module, name)? {
-            Extern::HostFunc { signature_id, func } => Some((signature_id, func)),
-            _ => None,
-        }
+        let func: abi::ArrayCall = match (module, name) {
+            (b"bench", b"start") => bench_start::<FakeBoard>,
+            (b"bench", b"end") => bench_end::<FakeBoard>,
+            _ => return None,
+        };
+        Some((abi::signature_id(&[], &[]), func))
     }
 
     #[test]
-    fn program_imports() {
-        assert!(import(b"wasi_snapshot_preview1", b"fd_write").is_some());
-        assert!(import(b"wasi_snapshot_preview1", b"bogus").is_none());
-        assert!(import(b"bench", b"middle").is_none());
-        assert!(import(b"env", b"start").is_none());
-        let (sig, _) = import(b"bench", b"start").unwrap();
-        assert_eq!(sig, abi::signature_id(&[], &[]));
+    fn nothing_is_resolved_by_name_in_a_program() {
+        assert!(
+            ProgramImports
+                .resolve(b"wasi_snapshot_preview1", b"fd_write")
+                .is_none()
+        );
+        assert!(ProgramImports.resolve(b"env", b"start").is_none());
     }
 
     #[test]

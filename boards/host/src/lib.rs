@@ -211,6 +211,7 @@ fn process_manifest(argv: &[*const u8], envp: &[*const u8]) -> &'static AppManif
         abi_version: linked.abi_version,
         mode: linked.mode,
         flags: linked.flags,
+        entry: linked.entry,
         modules: linked.modules,
         args: slice_of(guest_args),
         env: slice_of(guest_env),
@@ -301,3 +302,6 @@ fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
     syscall::write(2, line.as_bytes());
     syscall::exit_group(exit_status::FAULT)
 }
+
+// The entry points and host functions firmware links by symbol.
+kiln_runtime::export_board!(HostBoard);

@@ -261,3 +261,6 @@ fn panic(info: &core::panic::PanicInfo) -> ! {
     let _ = core::fmt::write(&mut out, format_args!(": {}\n", info.message()));
     exit(exit_status::FAULT)
 }
+
+// The entry points and host functions firmware links by symbol.
+kiln_runtime::export_board!(QemuVirt);

@@ -109,6 +109,7 @@ impl Program {
         if self.bench {
             m.flags |= kiln_runtime::abi::APP_FLAG_BENCH;
         }
+        m.files = !self.dirs.is_empty();
         if built_in || !board.is_host() {
             m.args.push(self.argv0.clone().into_bytes());
             m.args

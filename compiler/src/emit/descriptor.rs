@@ -190,6 +190,9 @@ pub fn build(inputs: &Inputs<'_>) -> Blob {
         b.bytes_field(at + offset_of!(ImportDesc, name), imp.name.as_bytes());
         b.u8(at + offset_of!(ImportDesc, kind), imp.kind);
         b.u32(at + offset_of!(ImportDesc, index), imp.index);
+        if let Some(symbol) = host_symbol(imp) {
+            b.pointer(at + offset_of!(ImportDesc, host), Target::Symbol(symbol));
+        }
     }
     let exports = b.array::<ExportDesc>(m.exports.len());
     b.slice(
@@ -247,6 +250,23 @@ pub fn build(inputs: &Inputs<'_>) -> Blob {
         b.bytes_field(at + offset_of!(DataDesc, bytes), seg.bytes);
     }
     b
+}
+
+/// The symbol a host-function import is bound to at link time, for the
+/// host modules the board library provides (WASI preview1 and `bench`).
+fn host_symbol(import: &crate::module::Import) -> Option<String> {
+    if import.kind != abi::extern_kind::FUNC {
+        return None;
+    }
+    match import.module.as_str() {
+        "wasi_snapshot_preview1" if kiln_runtime::wasi::NAMES.contains(&import.name.as_str()) => {
+            Some(format!("{}{}", abi::WASI_SYMBOL_PREFIX, import.name))
+        }
+        "bench" if matches!(import.name.as_str(), "start" | "end") => {
+            Some(format!("{}{}", abi::BENCH_SYMBOL_PREFIX, import.name))
+        }
+        _ => None,
+    }
 }
 
 fn segment(mode: &SegmentMode) -> (u8, u32, ConstInit) {

@@ -30,6 +30,9 @@ pub struct Manifest {
     pub args: Vec<Vec<u8>>,
     pub env: Vec<Vec<u8>>,
     pub folders: Vec<Folder>,
+    /// The program gets folders when it starts (host board `--dir`), so the
+    /// file systems must be linked even without built-in folders.
+    pub files: bool,
     pub script: Vec<u8>,
 }
 
@@ -42,6 +45,7 @@ impl Manifest {
             args: Vec::new(),
             env: Vec::new(),
             folders: Vec::new(),
+            files: false,
             script: Vec::new(),
         }
     }
@@ -54,6 +58,16 @@ impl Manifest {
         b.u32(m + offset_of!(AppManifest, abi_version), abi::ABI_VERSION);
         b.u32(m + offset_of!(AppManifest, mode), self.mode);
         b.u32(m + offset_of!(AppManifest, flags), self.flags);
+        // The entry point pulls in what this mode needs, and only that.
+        let entry = match self.mode {
+            abi::app_mode::WAST => abi::ENTRY_RUN_WAST,
+            _ if self.files || !self.folders.is_empty() => abi::ENTRY_RUN_PROGRAM_WITH_FILES,
+            _ => abi::ENTRY_RUN_PROGRAM,
+        };
+        b.pointer(
+            m + offset_of!(AppManifest, entry),
+            Pointer::Symbol(entry.to_string()),
+        );
 
         let modules = b.array::<usize>(self.modules.len());
         for (i, name) in self.modules.iter().enumerate() {

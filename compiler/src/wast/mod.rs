@@ -290,6 +290,7 @@ pub fn run_file(
         args: Vec::new(),
         env: Vec::new(),
         folders: Vec::new(),
+        files: false,
         script: encoder.finish(),
     };
     let paths: Vec<PathBuf> = linked.into_iter().map(|(_, p)| p).collect();

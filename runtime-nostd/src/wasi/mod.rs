@@ -4,8 +4,10 @@
 //! entry gives the WASI name and its parameters; the macro makes the
 //! array-call shim that decodes the parameters, finds the [`WasiCtx`] through
 //! `vmctx.host` and the caller's memory through `vmctx.memory`, calls the
-//! method of the same name and stores the errno. [`resolve`] maps an import
-//! name to its shim.
+//! method of the same name and stores the errno. Firmware binds imports to
+//! them at link time (`export_board!` defines a symbol per function and the
+//! compiler points each import at its symbol); [`resolve`] maps a name to
+//! its shim for embedders that resolve by name.
 //!
 //! Every function has a defined result, modelled on `wasmtime run` (which
 //! the WASI test suite encodes): the real operation where the board can do
@@ -321,61 +323,97 @@ macro_rules! wasi_valtype {
     };
 }
 
-/// Declares the WASI functions: for each, an array-call shim and an entry in
-/// [`resolve`]. Functions marked `noreturn` have no result (`proc_exit`).
+/// Declares the WASI functions from one list. For each: an array-call shim
+/// (in `shims`, generic over the board), its signature id (in
+/// `signatures`), its name (in [`NAMES`]); and for all of them the
+/// `__kiln_wasi_symbols!` macro with which `export_board!` defines the
+/// link-time symbols `kiln_wasi_NAME`. `$d` is a `$` token, so that the
+/// generated macro can have metavariables of its own. Functions marked
+/// `noreturn` have no result (`proc_exit`).
 macro_rules! wasi_functions {
-    ($( $(#[$noreturn:ident])? fn $name:ident($($arg:ident: $ty:ident),*); )*) => {
-        $(
-            /// # Safety
-            /// Called by compiled code with its vmctx and a values array.
-            unsafe extern "C" fn $name<B: Board>(vmctx: *mut VmCtx, values: *mut u64) {
-                let mut _index = 0usize;
-                $(
-                    // SAFETY: the caller passes one u64 per parameter.
-                    let $arg = unsafe { *values.add(_index) } as $ty;
-                    _index += 1;
-                )*
-                // SAFETY: the runtime set `host` to this program's WasiCtx and
-                // nothing else borrows it while the guest runs.
-                let ctx = unsafe { &mut *(*vmctx).host.cast::<WasiCtx<'static, B>>() };
-                // SAFETY: `vmctx` is the caller's live context.
-                let mut memory = unsafe { GuestMemory::of(vmctx) };
-                let errno = match ctx.$name(&mut memory, $($arg),*) {
-                    Ok(()) => errno::SUCCESS,
-                    Err(e) => e,
-                };
-                // SAFETY: there is room for the one result.
-                unsafe { *values = errno as u64 };
-            }
-        )*
+    ($d:tt $( $(#[$noreturn:ident])? fn $name:ident($($arg:ident: $ty:ident),*); )*) => {
+        /// The array-call shims: decode the parameters, call the
+        /// [`WasiCtx`] method of the same name, store the errno.
+        pub mod shims {
+            use super::*;
+            $(
+                /// # Safety
+                /// Called by compiled code with its vmctx and a values array,
+                /// the vmctx's `host` being this program's `WasiCtx<B>`.
+                pub unsafe extern "C" fn $name<B: Board>(vmctx: *mut VmCtx, values: *mut u64) {
+                    let mut _index = 0usize;
+                    $(
+                        // SAFETY: the caller passes one u64 per parameter.
+                        let $arg = unsafe { *values.add(_index) } as $ty;
+                        _index += 1;
+                    )*
+                    // SAFETY: the runtime set `host` to this program's WasiCtx and
+                    // nothing else borrows it while the guest runs.
+                    let ctx = unsafe { &mut *(*vmctx).host.cast::<WasiCtx<'static, B>>() };
+                    // SAFETY: `vmctx` is the caller's live context.
+                    let mut memory = unsafe { GuestMemory::of(vmctx) };
+                    let errno = match ctx.$name(&mut memory, $($arg),*) {
+                        Ok(()) => errno::SUCCESS,
+                        Err(e) => e,
+                    };
+                    // SAFETY: there is room for the one result.
+                    unsafe { *values = errno as u64 };
+                }
+            )*
+        }
+
+        /// The signature id of each function.
+        #[allow(non_upper_case_globals)]
+        pub mod signatures {
+            use super::*;
+            $(
+                pub const $name: u64 =
+                    abi::signature_id(&[$(wasi_valtype!($ty)),*], wasi_functions!(@results $($noreturn)?));
+            )*
+        }
+
+        /// Every function of the list, by name.
+        pub const NAMES: &[&str] = &[$(stringify!($name)),*];
 
         /// Every WASI function: (name, signature id, host function), in one
         /// table (a loop over data is smaller than one comparison per name).
         struct Table<B>(core::marker::PhantomData<B>);
 
         impl<B: Board> Table<B> {
-            const FUNCS: &'static [(&'static str, u64, abi::ArrayCall)] = &[$((
-                stringify!($name),
-                abi::signature_id(&[$(wasi_valtype!($ty)),*], wasi_functions!(@results $($noreturn)?)),
-                $name::<B> as abi::ArrayCall,
-            )),*];
+            const FUNCS: &'static [(&'static str, u64, abi::ArrayCall)] =
+                &[$((stringify!($name), signatures::$name, shims::$name::<B> as abi::ArrayCall)),*];
         }
 
-        /// The host function for the WASI import `name`, if Kiln has it.
+        /// The host function for the WASI import `name`, if Kiln has it:
+        /// resolution by name, for embedders that do not bind imports at
+        /// link time (firmware does, see `abi::WASI_SYMBOL_PREFIX`).
         pub fn resolve<B: Board>(name: &[u8]) -> Option<Extern> {
             let &(_, signature_id, func) = Table::<B>::FUNCS.iter().find(|f| f.0.as_bytes() == name)?;
             Some(Extern::HostFunc { signature_id, func })
         }
 
-        /// Every function of the list, by name (for tests and docs).
-        #[cfg(test)]
-        pub(crate) const NAMES: &[&str] = &[$(stringify!($name)),*];
+        /// Defines the symbols `kiln_wasi_NAME` for board type `$board`.
+        #[doc(hidden)]
+        #[macro_export]
+        macro_rules! __kiln_wasi_symbols {
+            ($d board:ty) => {
+                $(
+                    #[unsafe(export_name = concat!("kiln_wasi_", stringify!($name)))]
+                    #[allow(non_upper_case_globals)]
+                    static $name: $crate::abi::HostFunc = $crate::abi::HostFunc {
+                        func: $crate::wasi::shims::$name::<$d board>,
+                        signature_id: $crate::wasi::signatures::$name,
+                    };
+                )*
+            };
+        }
     };
     (@results noreturn) => { &[] };
     (@results) => { &[valtype::I32] };
 }
 
 wasi_functions! {
+    $
     fn args_get(argv: u32, argv_buf: u32);
     fn args_sizes_get(argc: u32, argv_buf_size: u32);
     fn environ_get(environ: u32, environ_buf: u32);
