@@ -2,7 +2,7 @@
 //! script on the host board as its own test, and the whole list once per
 //! QEMU board (one firmware boot per script). Each must pass every assertion.
 
-use kiln_tests::{corpus, kiln, output, stdout, QEMU_BOARDS};
+use kiln_tests::{QEMU_BOARDS, corpus, kiln, output, stdout};
 use std::path::PathBuf;
 
 fn spec_dir() -> PathBuf {
@@ -16,10 +16,24 @@ fn run_wast(board: &str, files: &[PathBuf]) -> (u64, String) {
     let summary = text.lines().last().unwrap_or("").to_string();
     let (passed, failed) = summary
         .split_once(" passed, ")
-        .and_then(|(p, f)| Some((p.parse::<u64>().ok()?, f.trim_end_matches(" failed").parse::<u64>().ok()?)))
-        .unwrap_or_else(|| panic!("no summary from kiln wast on {board}:\n{text}\n{}", String::from_utf8_lossy(&out.stderr)));
+        .and_then(|(p, f)| {
+            Some((
+                p.parse::<u64>().ok()?,
+                f.trim_end_matches(" failed").parse::<u64>().ok()?,
+            ))
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "no summary from kiln wast on {board}:\n{text}\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
     assert_eq!(failed, 0, "spec failures on {board}:\n{text}");
-    assert!(out.status.success(), "kiln wast exited with {} on {board}:\n{text}", out.status);
+    assert!(
+        out.status.success(),
+        "kiln wast exited with {} on {board}:\n{text}",
+        out.status
+    );
     (passed, text)
 }
 

@@ -62,7 +62,13 @@ unsafe extern "C" fn memory_copy(vmctx: *mut VmCtx, dst: u64, src: u64, len: u64
     })())
 }
 
-unsafe extern "C" fn memory_init(vmctx: *mut VmCtx, data: u64, dst: u64, src: u64, len: u64) -> u64 {
+unsafe extern "C" fn memory_init(
+    vmctx: *mut VmCtx,
+    data: u64,
+    dst: u64,
+    src: u64,
+    len: u64,
+) -> u64 {
     // SAFETY: called by compiled code with its own vmctx.
     status(unsafe { instance(vmctx) }.memory_init(data as u32, dst, src, len))
 }
@@ -79,7 +85,13 @@ unsafe extern "C" fn table_grow(vmctx: *mut VmCtx, table: u64, init: u64, delta:
         .unwrap_or(u64::MAX)
 }
 
-unsafe extern "C" fn table_fill(vmctx: *mut VmCtx, table: u64, dst: u64, val: u64, len: u64) -> u64 {
+unsafe extern "C" fn table_fill(
+    vmctx: *mut VmCtx,
+    table: u64,
+    dst: u64,
+    val: u64,
+    len: u64,
+) -> u64 {
     // SAFETY: called by compiled code with its own vmctx.
     status(unsafe { instance(vmctx) }.table_fill(table as u32, dst, val as usize, len))
 }
@@ -96,7 +108,14 @@ unsafe extern "C" fn table_copy(
     status(unsafe { instance(vmctx) }.table_copy(dst_table as u32, src_table as u32, dst, src, len))
 }
 
-unsafe extern "C" fn table_init(vmctx: *mut VmCtx, table: u64, elem: u64, dst: u64, src: u64, len: u64) -> u64 {
+unsafe extern "C" fn table_init(
+    vmctx: *mut VmCtx,
+    table: u64,
+    elem: u64,
+    dst: u64,
+    src: u64,
+    len: u64,
+) -> u64 {
     // SAFETY: called by compiled code with its own vmctx.
     status(unsafe { instance(vmctx) }.table_init(table as u32, elem as u32, dst, src, len))
 }

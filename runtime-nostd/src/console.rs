@@ -16,7 +16,8 @@ impl<'a, B: Board> Console<'a, B> {
 
 impl<B: Board> core::fmt::Write for Console<'_, B> {
     fn write_str(&mut self, s: &str) -> core::fmt::Result {
-        embedded_io::Write::write_all(self.board.output(self.stream), s.as_bytes()).map_err(|_| core::fmt::Error)
+        embedded_io::Write::write_all(self.board.output(self.stream), s.as_bytes())
+            .map_err(|_| core::fmt::Error)
     }
 }
 

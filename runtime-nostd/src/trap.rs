@@ -21,8 +21,12 @@ struct JmpBuf {
 }
 
 unsafe extern "C" {
-    fn kiln_call_guarded(buf: *mut JmpBuf, f: ArrayCall, vmctx: *mut VmCtx, values: *mut u64)
-        -> u32;
+    fn kiln_call_guarded(
+        buf: *mut JmpBuf,
+        f: ArrayCall,
+        vmctx: *mut VmCtx,
+        values: *mut u64,
+    ) -> u32;
     fn kiln_resume(buf: *mut JmpBuf, code: u32) -> !;
 }
 

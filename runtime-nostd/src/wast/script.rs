@@ -27,12 +27,20 @@ pub struct Value {
 pub enum Pattern {
     /// Exactly this value (floats compared bit for bit).
     Exact(Value),
-    CanonicalNan { ty: u8 },
-    ArithmeticNan { ty: u8 },
+    CanonicalNan {
+        ty: u8,
+    },
+    ArithmeticNan {
+        ty: u8,
+    },
     /// A null reference of this type (0: of any reference type).
-    RefNull { ty: u8 },
+    RefNull {
+        ty: u8,
+    },
     /// A non-null reference of this type.
-    RefNonNull { ty: u8 },
+    RefNonNull {
+        ty: u8,
+    },
 }
 
 /// What a command expects.
@@ -53,11 +61,30 @@ pub enum Command<'a> {
     /// the current instance and, if `name` is not empty, is known by it.
     /// [`NO_MODULE`] stands for a module the host could not compile: there
     /// is no current instance after it (the host reported the failure).
-    Module { line: u32, module: u32, name: &'a [u8] },
+    Module {
+        line: u32,
+        module: u32,
+        name: &'a [u8],
+    },
     /// Make instance `instance` (empty: current) importable as `as_name`.
-    Register { line: u32, as_name: &'a [u8], instance: &'a [u8] },
-    Invoke { line: u32, instance: &'a [u8], func: &'a [u8], args: Vec<Value>, expect: Expect },
-    Get { line: u32, instance: &'a [u8], global: &'a [u8], expect: Expect },
+    Register {
+        line: u32,
+        as_name: &'a [u8],
+        instance: &'a [u8],
+    },
+    Invoke {
+        line: u32,
+        instance: &'a [u8],
+        func: &'a [u8],
+        args: Vec<Value>,
+        expect: Expect,
+    },
+    Get {
+        line: u32,
+        instance: &'a [u8],
+        global: &'a [u8],
+        expect: Expect,
+    },
     /// Instantiating `module` must fail to link.
     Unlinkable { line: u32, module: u32 },
     /// Instantiating `module` must trap (start function or segments).
@@ -179,13 +206,23 @@ impl Encoder {
                 self.u32(*module);
                 self.str(name);
             }
-            Command::Register { line, as_name, instance } => {
+            Command::Register {
+                line,
+                as_name,
+                instance,
+            } => {
                 self.u8(tag::REGISTER);
                 self.u32(*line);
                 self.str(as_name);
                 self.str(instance);
             }
-            Command::Invoke { line, instance, func, args, expect } => {
+            Command::Invoke {
+                line,
+                instance,
+                func,
+                args,
+                expect,
+            } => {
                 self.u8(tag::INVOKE);
                 self.u32(*line);
                 self.str(instance);
@@ -196,7 +233,12 @@ impl Encoder {
                 }
                 self.expect(expect);
             }
-            Command::Get { line, instance, global, expect } => {
+            Command::Get {
+                line,
+                instance,
+                global,
+                expect,
+            } => {
                 self.u8(tag::GET);
                 self.u32(*line);
                 self.str(instance);
@@ -353,24 +395,57 @@ mod tests {
     #[test]
     fn commands_round_trip() {
         let commands = vec![
-            Command::Module { line: 1, module: 0, name: b"$m" },
-            Command::Register { line: 2, as_name: b"M", instance: b"" },
+            Command::Module {
+                line: 1,
+                module: 0,
+                name: b"$m",
+            },
+            Command::Register {
+                line: 2,
+                as_name: b"M",
+                instance: b"",
+            },
             Command::Invoke {
                 line: 3,
                 instance: b"",
                 func: b"f",
-                args: vec![Value { ty: valtype::I32, bits: 7 }],
+                args: vec![Value {
+                    ty: valtype::I32,
+                    bits: 7,
+                }],
                 expect: Expect::Return(vec![
-                    Pattern::Exact(Value { ty: valtype::F32, bits: 0x7fc0_0000 }),
+                    Pattern::Exact(Value {
+                        ty: valtype::F32,
+                        bits: 0x7fc0_0000,
+                    }),
                     Pattern::CanonicalNan { ty: valtype::F64 },
-                    Pattern::RefNull { ty: valtype::EXTERNREF },
-                    Pattern::RefNonNull { ty: valtype::FUNCREF },
+                    Pattern::RefNull {
+                        ty: valtype::EXTERNREF,
+                    },
+                    Pattern::RefNonNull {
+                        ty: valtype::FUNCREF,
+                    },
                 ]),
             },
-            Command::Get { line: 4, instance: b"$m", global: b"g", expect: Expect::Trap(3) },
+            Command::Get {
+                line: 4,
+                instance: b"$m",
+                global: b"g",
+                expect: Expect::Trap(3),
+            },
             Command::Unlinkable { line: 5, module: 1 },
-            Command::Uninstantiable { line: 6, module: 2, trap: 10 },
-            Command::Invoke { line: 7, instance: b"", func: b"r", args: vec![], expect: Expect::Exhaustion },
+            Command::Uninstantiable {
+                line: 6,
+                module: 2,
+                trap: 10,
+            },
+            Command::Invoke {
+                line: 7,
+                instance: b"",
+                func: b"r",
+                args: vec![],
+                expect: Expect::Exhaustion,
+            },
         ];
         let mut enc = Encoder::new();
         for c in &commands {

@@ -3,7 +3,7 @@
 
 use alloc::boxed::Box;
 
-use crate::abi::{self, valtype, VmCtx, VmGlobal};
+use crate::abi::{self, VmCtx, VmGlobal, valtype};
 use crate::instance::{Extern, MemoryStore, TableStore};
 
 pub struct Spectest {
@@ -22,8 +22,12 @@ impl Spectest {
             globals: Box::new([
                 VmGlobal { bits: 666 },
                 VmGlobal { bits: 666 },
-                VmGlobal { bits: 666.6f32.to_bits() as u64 },
-                VmGlobal { bits: 666.6f64.to_bits() },
+                VmGlobal {
+                    bits: 666.6f32.to_bits() as u64,
+                },
+                VmGlobal {
+                    bits: 666.6f64.to_bits(),
+                },
             ]),
             table: None,
             memory: None,
@@ -38,7 +42,13 @@ impl Spectest {
                 func: print,
             })
         };
-        let global = |cell: &mut VmGlobal, ty| Some(Extern::Global { cell, ty, mutable: false });
+        let global = |cell: &mut VmGlobal, ty| {
+            Some(Extern::Global {
+                cell,
+                ty,
+                mutable: false,
+            })
+        };
         match name {
             b"print" => func(&[]),
             b"print_i32" => func(&[I32]),
