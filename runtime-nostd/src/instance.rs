@@ -14,6 +14,7 @@ use crate::abi::{
     extern_kind, segment_mode, valtype,
 };
 use crate::builtins::BUILTINS;
+use crate::console::{FmtSink, Sink};
 use crate::trap::{self, Trap};
 
 /// Size of a Wasm page.
@@ -69,54 +70,58 @@ pub enum LinkReason {
     IncompatibleType,
 }
 
-impl fmt::Display for InstantiateError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl InstantiateError {
+    /// Writes the error as one line's text (without `kiln: error: `).
+    pub fn write<S: Sink>(&self, out: &mut S) {
         match self {
-            InstantiateError::BadDescriptor { found_version } => write!(
-                f,
-                "module was compiled for runtime ABI version {found_version}, this runtime has version {}; recompile it with this kiln",
-                abi::ABI_VERSION
-            ),
+            InstantiateError::BadDescriptor { found_version } => {
+                out.text("module was compiled for runtime ABI version ")
+                    .dec(*found_version as u64)
+                    .text(", this runtime has version ")
+                    .dec(abi::ABI_VERSION as u64)
+                    .text("; recompile it with this kiln");
+            }
             InstantiateError::Link {
                 module,
                 name,
                 reason,
             } => {
-                let what = match reason {
-                    LinkReason::Unknown => "unknown import",
-                    LinkReason::IncompatibleType => "incompatible import type",
-                };
-                write!(f, "{what}: {}.{}", Bytes(module), Bytes(name))
+                out.text(match reason {
+                    LinkReason::Unknown => "unknown import: ",
+                    LinkReason::IncompatibleType => "incompatible import type: ",
+                })
+                .name(module)
+                .text(".")
+                .name(name);
             }
             InstantiateError::OutOfMemory { what, bytes } => {
-                write!(
-                    f,
-                    "out of memory: the board cannot hold the {what} ({bytes} bytes)"
-                )
+                out.text("out of memory: the board cannot hold the ")
+                    .text(what)
+                    .text(" (")
+                    .dec(*bytes)
+                    .text(" bytes)");
             }
-            InstantiateError::Trap(trap) => write!(f, "{}", trap.kind.message()),
+            InstantiateError::Trap(trap) => {
+                out.text(trap.kind.message());
+            }
         }
     }
 }
 
-/// Displays bytes as text, replacing what is not printable ASCII.
+impl fmt::Display for InstantiateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write(&mut FmtSink(f));
+        Ok(())
+    }
+}
+
+/// Displays bytes as text, escaping what is not printable.
 pub struct Bytes<'a>(pub &'a [u8]);
 
 impl fmt::Display for Bytes<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match core::str::from_utf8(self.0) {
-            Ok(s) => f.write_str(s),
-            Err(_) => {
-                for &b in self.0 {
-                    if b.is_ascii_graphic() || b == b' ' {
-                        write!(f, "{}", b as char)?;
-                    } else {
-                        write!(f, "\\{b:02x}")?;
-                    }
-                }
-                Ok(())
-            }
-        }
+        FmtSink(f).name(self.0);
+        Ok(())
     }
 }
 

@@ -18,7 +18,7 @@ pub mod abi;
 mod arch;
 pub mod board;
 mod builtins;
-mod console;
+pub mod console;
 pub mod fs;
 mod global;
 pub mod heap;

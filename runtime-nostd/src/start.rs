@@ -4,12 +4,11 @@
 
 use alloc::vec::Vec;
 use core::ffi::c_void;
-use core::fmt::Write as _;
 
 use crate::abi::{self, AppManifest, ModuleDescriptor, VmCtx, exit_status};
 use crate::board::{Board, Stream};
-use crate::console::Console;
-use crate::instance::{Bytes, Extern, Instance, Resolve};
+use crate::console::{Console, Sink};
+use crate::instance::{Extern, Instance, Resolve};
 use crate::trap::Trap;
 use crate::wasi::{self, WasiCtx};
 
@@ -18,19 +17,16 @@ use crate::wasi::{self, WasiCtx};
 /// `kiln_run_wast`, see [`export_board!`](crate::export_board)).
 pub fn start<B: Board>(board: &mut B, manifest: &'static AppManifest) -> ! {
     if manifest.magic != abi::APP_MAGIC || manifest.abi_version != abi::ABI_VERSION {
-        let _ = writeln!(
-            Console::new(board, Stream::Stderr),
-            "kiln: error: firmware manifest is for runtime ABI {}, this runtime has {}",
-            manifest.abi_version,
-            abi::ABI_VERSION
-        );
+        Console::error(board)
+            .text("firmware manifest is for runtime ABI ")
+            .dec(manifest.abi_version as u64)
+            .text(", this runtime has ")
+            .dec(abi::ABI_VERSION as u64)
+            .text("\n");
         board.exit(exit_status::LOAD_ERROR);
     }
     let Some(entry) = manifest.entry else {
-        let _ = writeln!(
-            Console::new(board, Stream::Stderr),
-            "kiln: error: firmware manifest has no entry point"
-        );
+        Console::error(board).text("firmware manifest has no entry point\n");
         board.exit(exit_status::LOAD_ERROR);
     };
     // SAFETY: the entry points are defined by this board library's own
@@ -154,23 +150,19 @@ pub unsafe extern "C" fn bench_end<B: Board>(vmctx: *mut VmCtx, _values: *mut u6
 fn report_bench<B: Board>(board: &mut B, bench: &wasi::Bench) {
     let mut out = Console::new(board, Stream::Stderr);
     if bench.intervals == 0 {
-        let _ = writeln!(
-            out,
-            "kiln: bench: the program never called bench.start and bench.end"
-        );
+        out.text("kiln: bench: the program never called bench.start and bench.end\n");
         return;
     }
     let ns = bench.total_ns;
-    let _ = write!(
-        out,
-        "kiln: bench {}.{:09} s",
-        ns / 1_000_000_000,
-        ns % 1_000_000_000
-    );
+    out.text("kiln: bench ")
+        .dec(ns / 1_000_000_000)
+        .text(".")
+        .dec_padded(ns % 1_000_000_000, 9)
+        .text(" s");
     if let Some(cycles) = bench.total_cycles {
-        let _ = write!(out, " ({cycles} cycles)");
+        out.text(" (").dec(cycles).text(" cycles)");
     }
-    let _ = writeln!(out);
+    out.text("\n");
 }
 
 /// Builds the WASI context (arguments, environment, preopens from the
@@ -183,10 +175,7 @@ pub fn run_program<B: Board, const FILES: bool>(
     // SAFETY: the manifest is static data written by `kiln build`.
     let modules = unsafe { manifest.modules.as_slice() };
     let Some(&module) = modules.first() else {
-        let _ = writeln!(
-            Console::new(board, Stream::Stderr),
-            "kiln: error: firmware has no module"
-        );
+        Console::error(board).text("firmware has no module\n");
         return exit_status::LOAD_ERROR;
     };
     // SAFETY: module pointers in the manifest are static descriptors.
@@ -205,10 +194,8 @@ pub fn run_program<B: Board, const FILES: bool>(
     let mount = if preopens.is_empty() {
         None
     } else if !FILES {
-        let _ = writeln!(
-            Console::new(board, Stream::Stderr),
-            "kiln: error: this firmware was built without folders; build it with --dir to give it some"
-        );
+        Console::error(board)
+            .text("this firmware was built without folders; build it with --dir to give it some\n");
         return exit_status::LOAD_ERROR;
     } else {
         match board.mount(preopens) {
@@ -219,14 +206,12 @@ pub fn run_program<B: Board, const FILES: bool>(
                 let (guest, host) = p.map_or((&[][..], &[][..]), |p| unsafe {
                     (p.guest_path.as_bytes(), p.host_path.as_bytes())
                 });
-                let mut out = Console::new(board, Stream::Stderr);
-                let _ = write!(
-                    out,
-                    "kiln: error: cannot open the preopened directory `{}`",
-                    Bytes(guest)
-                );
+                let mut out = Console::error(board);
+                out.text("cannot open the preopened directory `")
+                    .name(guest)
+                    .text("`");
                 if !host.is_empty() {
-                    let _ = write!(out, " (host folder `{}`)", Bytes(host));
+                    out.text(" (host folder `").name(host).text("`)");
                 }
                 let why = match e.errno {
                     wasi::errno::NOENT => "it does not exist",
@@ -238,7 +223,11 @@ pub fn run_program<B: Board, const FILES: bool>(
                     }
                     _ => "",
                 };
-                let _ = writeln!(out, ": {why} (WASI errno {})", e.errno);
+                out.text(": ")
+                    .text(why)
+                    .text(" (WASI errno ")
+                    .dec(e.errno as u64)
+                    .text(")\n");
                 return exit_status::LOAD_ERROR;
             }
         }
@@ -261,15 +250,14 @@ pub fn run_program<B: Board, const FILES: bool>(
         Ok(instance) => instance,
         Err(crate::instance::InstantiateError::Trap(trap)) => return report_trap(board, &trap),
         Err(e) => {
-            let _ = writeln!(Console::new(board, Stream::Stderr), "kiln: error: {e}");
+            let mut out = Console::error(board);
+            e.write(&mut out);
+            out.text("\n");
             return exit_status::LOAD_ERROR;
         }
     };
     let Some(entry) = instance.export_func(b"_start") else {
-        let _ = writeln!(
-            Console::new(board, Stream::Stderr),
-            "kiln: error: module has no `_start` function to run"
-        );
+        Console::error(board).text("module has no `_start` function to run\n");
         return exit_status::LOAD_ERROR;
     };
     let mut values = [0u64; 1];
@@ -287,14 +275,14 @@ pub fn run_program<B: Board, const FILES: bool>(
 /// Prints `kiln: trap: <kind> in <func>` and gives the trap exit status.
 pub fn report_trap<B: Board>(board: &mut B, trap: &Trap) -> u32 {
     let mut out = Console::new(board, Stream::Stderr);
-    let _ = write!(out, "kiln: trap: {}", trap.kind.message());
+    out.text("kiln: trap: ").text(trap.kind.message());
     if let Some(site) = &trap.site {
-        let _ = match site.func_name() {
-            Some(name) => write!(out, " in {}", crate::instance::Bytes(name)),
-            None => write!(out, " in func[{}]", site.func_index),
+        match site.func_name() {
+            Some(name) => out.text(" in ").name(name),
+            None => out.text(" in func[").dec(site.func_index as u64).text("]"),
         };
     }
-    let _ = writeln!(out);
+    out.text("\n");
     exit_status::TRAP
 }
 

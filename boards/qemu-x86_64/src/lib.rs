@@ -325,10 +325,13 @@ fn panic(info: &core::panic::PanicInfo) -> ! {
         console::write(Stream::Stderr, b":");
         console::write_dec(location.line() as u64);
     }
-    let mut out = console::Output {
-        stream: Stream::Stderr,
-    };
-    let _ = core::fmt::write(&mut out, format_args!(": {}\n", info.message()));
+    // Only a static message is printed: formatting arbitrary panic
+    // payloads would link `core::fmt` into every firmware.
+    if let Some(message) = info.message().as_str() {
+        console::write(Stream::Stderr, b": ");
+        console::write(Stream::Stderr, message.as_bytes());
+    }
+    console::write(Stream::Stderr, b"\n");
     exit(exit_status::FAULT)
 }
 
