@@ -41,12 +41,27 @@ impl Default for CodegenOptions {
     }
 }
 
+/// How compiled code keeps linear-memory accesses in bounds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BoundsChecks {
+    /// Every access compares its end with the memory's current length and
+    /// traps past it. Works on any core; the memory may move when it grows.
+    Explicit,
+    /// No checks: the runtime places each memory at the start of a
+    /// reservation of 4 GiB plus a guard region that never moves, mapping
+    /// only the bytes the memory has. An access outside faults, and the
+    /// fault handler finds the access in the trap table. Needs a board with
+    /// virtual memory (`kiln_runtime::board::VirtualMemory`).
+    Guard,
+}
+
 /// A resolved compilation target.
 #[derive(Clone)]
 pub struct Target {
     /// The triple as the user gave it.
     pub name: String,
     pub isa: Arc<dyn isa::TargetIsa>,
+    pub bounds_checks: BoundsChecks,
 }
 
 impl Target {
@@ -121,11 +136,22 @@ impl Target {
         Ok(Target {
             name: name.to_string(),
             isa,
+            bounds_checks: bounds_checks(&triple),
         })
     }
 
     pub fn pointer_bytes(&self) -> u8 {
         self.isa.pointer_bytes()
+    }
+}
+
+/// Linux targets (the host board, a process) can reserve address space for
+/// guard regions; bare-metal boards run without an MMU mapping of their own
+/// and keep explicit checks.
+fn bounds_checks(triple: &Triple) -> BoundsChecks {
+    match triple.operating_system {
+        target_lexicon::OperatingSystem::Linux => BoundsChecks::Guard,
+        _ => BoundsChecks::Explicit,
     }
 }
 

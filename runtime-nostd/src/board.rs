@@ -84,3 +84,35 @@ pub trait Board: Clock + Entropy + 'static {
         crate::fs::overlay::Overlay::mount(preopens)
     }
 }
+
+/// Virtual memory, for boards that have it (an MMU the board programs, or
+/// an operating system): lets the runtime place each linear memory in a
+/// reservation that never moves, with a guard region after it, so that code
+/// compiled without explicit bounds checks can rely on a fault instead (see
+/// [`crate::memory`]). Boards without it keep linear memories on the heap.
+pub trait VirtualMemory: Sync {
+    /// Reserves `bytes` of address space, none of it accessible yet; its
+    /// base, or `None` when the address space is exhausted.
+    fn reserve(&self, bytes: usize) -> Option<*mut u8>;
+    /// Makes `[start, start + bytes)` of a reservation readable and
+    /// writable, zero-filled. `start` and `bytes` are multiples of 64 KiB.
+    fn commit(&self, start: *mut u8, bytes: usize) -> bool;
+    /// Gives a whole reservation back.
+    fn release(&self, base: *mut u8, bytes: usize);
+}
+
+static VIRTUAL_MEMORY: crate::global::Global<Option<&'static dyn VirtualMemory>> =
+    crate::global::Global::new(None);
+
+/// Tells the runtime that the board has virtual memory. A board calls this
+/// once, before [`crate::start`], if at all.
+pub fn set_virtual_memory(vm: &'static dyn VirtualMemory) {
+    // SAFETY: called once at boot, before any instance exists.
+    unsafe { *VIRTUAL_MEMORY.get() = Some(vm) };
+}
+
+/// The board's virtual memory, if it registered one.
+pub fn virtual_memory() -> Option<&'static dyn VirtualMemory> {
+    // SAFETY: written once at boot; read-only afterwards.
+    unsafe { *VIRTUAL_MEMORY.get() }
+}

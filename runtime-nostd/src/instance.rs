@@ -10,17 +10,14 @@ use core::ffi::c_void;
 use core::fmt;
 
 use crate::abi::{
-    self, ArrayCall, ConstExpr, ModuleDescriptor, VmCtx, VmFuncRef, VmGlobal, VmMemory, VmTable,
-    extern_kind, segment_mode, valtype,
+    self, ArrayCall, ConstExpr, ModuleDescriptor, VmCtx, VmFuncRef, VmGlobal, VmTable, extern_kind,
+    segment_mode, valtype,
 };
 use crate::builtins::BUILTINS;
 use crate::console::{FmtSink, Sink};
 use crate::trap::{self, Trap};
 
-/// Size of a Wasm page.
-pub const PAGE_SIZE: usize = 65536;
-/// Largest number of pages of a 32-bit memory.
-const MAX_PAGES: u64 = 65536;
+pub use crate::memory::{MemoryStore, PAGE_SIZE};
 /// Largest table this runtime creates, whatever the module declares.
 const MAX_TABLE_ELEMENTS: usize = 10_000_000;
 
@@ -125,117 +122,11 @@ impl fmt::Display for Bytes<'_> {
     }
 }
 
-/// A linear memory with the runtime's bookkeeping. `vm` comes first so that
-/// a `*mut MemoryStore` is also the `*mut VmMemory` compiled code reads.
-#[repr(C)]
-pub struct MemoryStore {
-    pub vm: VmMemory,
-    /// The declared maximum in pages, if any (for import type checks).
-    pub declared_max: Option<u64>,
-}
-
 /// A table with the runtime's bookkeeping (see [`MemoryStore`]).
 #[repr(C)]
 pub struct TableStore {
     pub vm: VmTable,
     pub declared_max: Option<u64>,
-}
-
-impl MemoryStore {
-    /// Creates a memory of `min` pages that may grow to `max` pages.
-    pub fn new(min: u64, max: Option<u64>) -> Result<Box<MemoryStore>, InstantiateError> {
-        let limit = max.unwrap_or(MAX_PAGES).min(MAX_PAGES);
-        let bytes = (min as usize).saturating_mul(PAGE_SIZE);
-        let mut store = Box::new(MemoryStore {
-            vm: VmMemory {
-                base: core::ptr::NonNull::<u64>::dangling().as_ptr().cast(),
-                length: 0,
-                capacity: 0,
-                max_length: (limit as usize) * PAGE_SIZE,
-            },
-            declared_max: max,
-        });
-        if min > limit || !store.resize(bytes) {
-            return Err(InstantiateError::OutOfMemory {
-                what: "linear memory",
-                bytes: min * PAGE_SIZE as u64,
-            });
-        }
-        Ok(store)
-    }
-
-    pub fn pages(&self) -> u64 {
-        (self.vm.length / PAGE_SIZE) as u64
-    }
-
-    /// `memory.grow`: the old size in pages, or `None` when the memory cannot grow.
-    pub fn grow(&mut self, delta: u64) -> Option<u64> {
-        let old = self.pages();
-        let new = old.checked_add(delta)?;
-        if new as usize * PAGE_SIZE > self.vm.max_length {
-            return None;
-        }
-        if delta == 0 {
-            return Some(old);
-        }
-        self.resize(new as usize * PAGE_SIZE).then_some(old)
-    }
-
-    /// Resizes to `bytes`, zeroing new bytes. Returns false when the heap is full.
-    fn resize(&mut self, bytes: usize) -> bool {
-        let vm = &mut self.vm;
-        if bytes <= vm.capacity {
-            if bytes > vm.length {
-                // SAFETY: within the allocation; memory past `length` may be stale.
-                unsafe { core::ptr::write_bytes(vm.base.add(vm.length), 0, bytes - vm.length) };
-            }
-            vm.length = bytes;
-            return true;
-        }
-        let Ok(layout) = core::alloc::Layout::from_size_align(bytes, 16) else {
-            return false;
-        };
-        // SAFETY: layouts are non-zero here (bytes > capacity >= 0 and bytes > 0).
-        let base = unsafe {
-            if vm.capacity == 0 {
-                alloc::alloc::alloc_zeroed(layout)
-            } else {
-                let old = core::alloc::Layout::from_size_align_unchecked(vm.capacity, 16);
-                let p = alloc::alloc::realloc(vm.base, old, bytes);
-                if !p.is_null() {
-                    core::ptr::write_bytes(p.add(vm.length), 0, bytes - vm.length);
-                }
-                p
-            }
-        };
-        if base.is_null() {
-            return false;
-        }
-        vm.base = base;
-        vm.capacity = bytes;
-        vm.length = bytes;
-        true
-    }
-
-    /// The memory's bytes.
-    pub fn bytes(&mut self) -> &mut [u8] {
-        // SAFETY: base..base+length is this memory's allocation (or empty).
-        unsafe { core::slice::from_raw_parts_mut(self.vm.base, self.vm.length) }
-    }
-}
-
-impl Drop for MemoryStore {
-    fn drop(&mut self) {
-        if self.vm.capacity != 0 {
-            // SAFETY: allocated by `resize` with this layout.
-            unsafe {
-                alloc::alloc::dealloc(
-                    self.vm.base,
-                    core::alloc::Layout::from_size_align_unchecked(self.vm.capacity, 16),
-                )
-            };
-        }
-    }
 }
 
 impl TableStore {
@@ -357,6 +248,17 @@ impl Instance {
         // SAFETY (all `as_slice`/`as_bytes` below): the descriptor is static
         // data emitted by the compiler for this ABI version.
         let d = unsafe { Descriptor::of(module) };
+        // Code compiled for guard regions needs memories in reservations,
+        // which only boards with virtual memory give (see `memory`).
+        if module.flags & abi::FLAG_EXPLICIT_BOUNDS_CHECKS == 0
+            && !d.memories.is_empty()
+            && crate::board::virtual_memory().is_none()
+        {
+            return Err(InstantiateError::OutOfMemory {
+                what: "guard region the module was compiled for (this board has no virtual memory: compile for its target)",
+                bytes: crate::memory::RESERVATION_BYTES as u64,
+            });
+        }
         let mut instance = Box::new(Instance {
             module,
             vmctx: VmCtx {

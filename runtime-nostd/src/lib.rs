@@ -23,6 +23,7 @@ pub mod fs;
 mod global;
 pub mod heap;
 pub mod instance;
+pub mod memory;
 pub mod start;
 pub mod trap;
 pub mod wasi;

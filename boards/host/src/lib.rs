@@ -11,6 +11,7 @@
 mod console;
 mod fault;
 mod syscall;
+mod vm;
 
 extern crate alloc;
 
@@ -236,6 +237,8 @@ extern "C" fn host_main(sp: *const usize) -> ! {
     if !fault::install() {
         fail("cannot install the fault handler");
     }
+    // Linear memories go into reservations with guard regions (see vm.rs).
+    kiln_runtime::board::set_virtual_memory(&vm::HOST_VM);
     // SAFETY: the kernel lays out argc, argv and envp at the initial stack.
     let (argv, envp) = unsafe {
         let argc = *sp;

@@ -59,6 +59,7 @@ pub fn emit_object(
         module,
         call_conv: isa.default_call_conv(),
         frontend_config: isa.frontend_config(),
+        bounds_checks: target.bounds_checks,
     };
 
     // FuncId(i) = Wasm function i.
@@ -80,16 +81,36 @@ pub fn emit_object(
     let defined: Vec<u32> = (module.num_imported_funcs..module.funcs.len() as u32).collect();
     let done = std::sync::atomic::AtomicUsize::new(0);
     let total = defined.len();
+    let passes = std::sync::Mutex::new(PassStats::default());
+    // `KILN_CLIF=N` prints function N's IR as translated (for compiler work).
+    let dump_clif: Option<u32> = std::env::var("KILN_CLIF").ok().and_then(|v| v.parse().ok());
     let compiled: Vec<Compiled> = defined
         .par_iter()
         .map_init(
             || (FunctionBuilderContext::new(), Context::new()),
             |(fbc, ctx), &index| {
+                let started = std::time::Instant::now();
                 let body = &module.bodies[(index - module.num_imported_funcs) as usize];
                 let func = translate::translate_function(&env, index, body, fbc)
                     .with_context(|| function_label(module, index))?;
+                let translated = started.elapsed();
+                if dump_clif == Some(index) {
+                    eprintln!("{}", func.display());
+                }
                 let out = compile(ctx, func, &*isa, FuncId::from_u32(index))
                     .with_context(|| function_label(module, index));
+                if timer.enabled {
+                    let times = cranelift_codegen::timing::take_current();
+                    if let Ok(mut p) = passes.lock() {
+                        p.record(
+                            index,
+                            (body.range().end - body.range().start) as usize,
+                            translated,
+                            started.elapsed(),
+                            &times,
+                        );
+                    }
+                }
                 progress(
                     done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1,
                     total,
@@ -99,6 +120,9 @@ pub fn emit_object(
         )
         .collect::<Result<_>>()?;
     timer.lap("translate+codegen (parallel)");
+    if let (true, Ok(p)) = (timer.enabled, passes.lock()) {
+        p.print(module);
+    }
 
     let mut funcs: Vec<FuncCode> = Vec::with_capacity(module.funcs.len());
     let mut fbc = FunctionBuilderContext::new();
@@ -146,6 +170,16 @@ pub fn emit_object(
         funcs: &funcs,
         trampolines: &trampolines,
     });
+    // Modules compiled for guard regions clear the descriptor's explicit
+    // bounds-checks flag, so the runtime can refuse them on boards without
+    // virtual memory. (TODO(lead): move into `descriptor::Inputs`.)
+    let mut blob = blob;
+    if target.bounds_checks == crate::target::BoundsChecks::Guard {
+        blob.u32(
+            std::mem::offset_of!(kiln_runtime::abi::ModuleDescriptor, flags),
+            0,
+        );
+    }
     blob.define(&mut object, name)?;
     timer.lap("trampolines+descriptor");
 
@@ -216,6 +250,55 @@ fn define(
         len: c.bytes.len() as u32,
         traps: c.traps.clone(),
     })
+}
+
+/// CPU time per phase summed over the worker threads, and the functions
+/// that took longest (`KILN_TIMINGS`): where compile time goes.
+#[derive(Default)]
+struct PassStats {
+    translate: std::time::Duration,
+    total: std::time::Duration,
+    cranelift: cranelift_codegen::timing::PassTimes,
+    /// (time, function index, body bytes), the slowest few.
+    slowest: Vec<(std::time::Duration, u32, usize)>,
+}
+
+impl PassStats {
+    fn record(
+        &mut self,
+        index: u32,
+        bytes: usize,
+        translate: std::time::Duration,
+        total: std::time::Duration,
+        cranelift: &cranelift_codegen::timing::PassTimes,
+    ) {
+        self.translate += translate;
+        self.total += total;
+        self.cranelift.add(cranelift);
+        self.slowest.push((total, index, bytes));
+        if self.slowest.len() > 64 {
+            self.slowest.sort_unstable_by(|a, b| b.cmp(a));
+            self.slowest.truncate(8);
+        }
+    }
+
+    fn print(&self, module: &ModuleInfo<'_>) {
+        eprintln!(
+            "kiln: CPU time in functions: {:.3} s, of which Wasm to IR {:.3} s; Cranelift passes:",
+            self.total.as_secs_f64(),
+            self.translate.as_secs_f64()
+        );
+        eprint!("{}", self.cranelift);
+        let mut slowest = self.slowest.clone();
+        slowest.sort_unstable_by(|a, b| b.cmp(a));
+        for (time, index, bytes) in slowest.iter().take(8) {
+            eprintln!(
+                "kiln:   {:.3} s  {} ({bytes} bytes of Wasm)",
+                time.as_secs_f64(),
+                function_label(module, *index)
+            );
+        }
+    }
 }
 
 /// Phase timings on stderr when `KILN_TIMINGS` is set (for compile-time work).

@@ -39,13 +39,8 @@ impl FuncTranslator<'_, '_> {
             sig.returns.push(AbiParam::new(types::I64));
         }
         let sig = self.b.import_signature(sig);
-        let table = environ::load_readonly(
-            &mut self.b,
-            &self.flags,
-            self.vmctx,
-            environ::vmctx::BUILTINS,
-        );
-        let f = environ::load_readonly(&mut self.b, &self.flags, table, (index * 8) as i32);
+        let table = self.hoisted_load(self.vmctx, environ::vmctx::BUILTINS);
+        let f = self.hoisted_load(table, (index * 8) as i32);
         let inst = self.b.ins().call_indirect(sig, f, &call_args);
         self.b.inst_results(inst).first().copied()
     }

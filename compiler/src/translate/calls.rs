@@ -32,12 +32,7 @@ impl FuncTranslator<'_, '_> {
 
     /// The address of function `index`'s reference in this instance's vmctx.
     pub(crate) fn funcref_address(&mut self, index: u32) -> Value {
-        let base = environ::load_readonly(
-            &mut self.b,
-            &self.flags,
-            self.vmctx,
-            environ::vmctx::FUNCREFS,
-        );
+        let base = self.hoisted_load(self.vmctx, environ::vmctx::FUNCREFS);
         self.b
             .ins()
             .iadd_imm_s(base, index as i64 * environ::FUNCREF_SIZE)

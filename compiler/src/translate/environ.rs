@@ -6,8 +6,7 @@
 use std::mem::offset_of;
 
 use cranelift_codegen::ir::{
-    self, AbiParam, AliasRegionData, InstBuilder, MemFlagsData, Signature, TrapCode, Type, Value,
-    types,
+    self, AbiParam, AliasRegionData, MemFlagsData, Signature, TrapCode, Type, types,
 };
 use cranelift_codegen::isa::CallConv;
 use cranelift_frontend::FunctionBuilder;
@@ -113,6 +112,9 @@ pub struct Flags {
     pub runtime: MemFlagsData,
     /// Linear memory, after an explicit bounds check.
     pub heap: MemFlagsData,
+    /// Linear memory in a guard region: the access itself may fault, and
+    /// the fault is the out-of-bounds trap.
+    pub heap_trapping: MemFlagsData,
 }
 
 impl Flags {
@@ -133,16 +135,10 @@ impl Flags {
                 .with_notrap()
                 .with_endianness(ir::Endianness::Little)
                 .with_alias_region(heap),
+            heap_trapping: MemFlagsData::new()
+                .with_trap_code(Some(TrapCode::HEAP_OUT_OF_BOUNDS))
+                .with_endianness(ir::Endianness::Little)
+                .with_alias_region(heap),
         }
     }
-}
-
-/// Loads a pointer-sized field of an immutable runtime structure.
-pub fn load_readonly(
-    b: &mut FunctionBuilder<'_>,
-    flags: &Flags,
-    base: Value,
-    offset: i32,
-) -> Value {
-    b.ins().load(POINTER, flags.readonly, base, offset)
 }

@@ -1,15 +1,18 @@
-//! Linear memory: loads and stores with an explicit bounds check against the
-//! current length (works on cores without an MMU), `memory.size`,
+//! Linear memory: loads and stores, either in a guard region (no check; the
+//! access faults outside the memory) or with an explicit bounds check against
+//! the current length (works on cores without an MMU), `memory.size`,
 //! `memory.grow` and the bulk-memory instructions.
 
 use anyhow::Result;
-use cranelift_codegen::ir::{InstBuilder, Type, Value, condcodes::IntCC, types};
+use cranelift_codegen::ir::{InstBuilder, MemFlagsData, Type, Value, condcodes::IntCC, types};
 use kiln_runtime::abi::{TrapKind, builtin};
+use kiln_runtime::memory::GUARD_BYTES;
 use wasmparser::{MemArg, Operator};
 
 use super::FuncTranslator;
 use super::builtins::Returns;
 use super::environ::{self, POINTER, memory};
+use crate::target::BoundsChecks;
 
 /// How a load widens its value.
 #[derive(Clone, Copy)]
@@ -22,7 +25,7 @@ enum Widen {
 impl FuncTranslator<'_, '_> {
     /// `vmctx.memory`: never changes during an instance's life.
     fn memory_pointer(&mut self) -> Value {
-        environ::load_readonly(&mut self.b, &self.flags, self.vmctx, environ::vmctx::MEMORY)
+        self.hoisted_load(self.vmctx, environ::vmctx::MEMORY)
     }
 
     fn memory_length(&mut self) -> Value {
@@ -32,16 +35,31 @@ impl FuncTranslator<'_, '_> {
             .load(POINTER, self.flags.runtime, mem, memory::LENGTH)
     }
 
-    /// The native address of a `size`-byte access at `addr + offset`, after
-    /// checking that it lies within the memory. Returns (address, offset to
-    /// fold into the access).
-    fn heap_address(&mut self, addr: Value, offset: u64, size: u32) -> (Value, i32) {
+    /// The native address of a `size`-byte access at `addr + offset` and the
+    /// flags to access it with. Returns (address, offset to fold into the
+    /// access, flags).
+    ///
+    /// With a guard region the access needs no check: the memory never
+    /// moves (its base is loaded once per function) and anything past its
+    /// length up to 4 GiB + [`GUARD_BYTES`] faults. Larger static offsets,
+    /// and every access without a guard region, compare the access's end
+    /// with the current length first (and reload base and length, which
+    /// `memory.grow` may change, after calls).
+    fn heap_address(&mut self, addr: Value, offset: u64, size: u32) -> (Value, i32, MemFlagsData) {
         let mem = self.memory_pointer();
+        let addr = self.b.ins().uextend(types::I64, addr);
+        if self.env.bounds_checks == BoundsChecks::Guard
+            && offset + u64::from(size) <= GUARD_BYTES as u64
+        {
+            let base = self.hoisted_load(mem, memory::BASE);
+            let address = self.b.ins().iadd(base, addr);
+            // offset < GUARD_BYTES <= 2^31: fits.
+            return (address, offset as i32, self.flags.heap_trapping);
+        }
         let length = self
             .b
             .ins()
             .load(POINTER, self.flags.runtime, mem, memory::LENGTH);
-        let addr = self.b.ins().uextend(types::I64, addr);
         // offset < 2^32 and size <= 8: the sum cannot overflow 64 bits.
         let end = self.b.ins().iadd_imm_s(addr, (offset + size as u64) as i64);
         let oob = self.b.ins().icmp(IntCC::UnsignedGreaterThan, end, length);
@@ -54,15 +72,18 @@ impl FuncTranslator<'_, '_> {
             .load(POINTER, self.flags.runtime, mem, memory::BASE);
         let address = self.b.ins().iadd(base, addr);
         match i32::try_from(offset) {
-            Ok(o) => (address, o),
-            Err(_) => (self.b.ins().iadd_imm_s(address, offset as i64), 0),
+            Ok(o) => (address, o, self.flags.heap),
+            Err(_) => (
+                self.b.ins().iadd_imm_s(address, offset as i64),
+                0,
+                self.flags.heap,
+            ),
         }
     }
 
     fn load(&mut self, memarg: &MemArg, access: Type, result: Type, widen: Widen) {
         let addr = self.pop();
-        let (p, offset) = self.heap_address(addr, memarg.offset, access.bytes());
-        let flags = self.flags.heap;
+        let (p, offset, flags) = self.heap_address(addr, memarg.offset, access.bytes());
         let v = match widen {
             Widen::None => self.b.ins().load(result, flags, p, offset),
             Widen::Signed => match access.bytes() {
@@ -82,8 +103,7 @@ impl FuncTranslator<'_, '_> {
     fn store(&mut self, memarg: &MemArg, access: Type) {
         let value = self.pop();
         let addr = self.pop();
-        let (p, offset) = self.heap_address(addr, memarg.offset, access.bytes());
-        let flags = self.flags.heap;
+        let (p, offset, flags) = self.heap_address(addr, memarg.offset, access.bytes());
         let value_type = self.b.func.dfg.value_type(value);
         if access == value_type {
             self.b.ins().store(flags, value, p, offset);

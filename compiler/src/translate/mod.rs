@@ -16,6 +16,7 @@ mod numeric;
 mod reference;
 
 use anyhow::{Context, Result, bail};
+use cranelift_codegen::cursor::{Cursor, FuncCursor};
 use cranelift_codegen::ir::{
     self, Block, FuncRef, GlobalValueData, InstBuilder, MemFlagsData, SigRef, UserFuncName, Value,
     types,
@@ -26,6 +27,7 @@ use std::collections::HashMap;
 use wasmparser::{FunctionBody, Operator, ValType};
 
 use crate::module::ModuleInfo;
+use crate::target::BoundsChecks;
 use control::Frame;
 use environ::Flags;
 
@@ -34,6 +36,7 @@ pub struct ModuleEnv<'m> {
     pub module: &'m ModuleInfo<'m>,
     pub call_conv: CallConv,
     pub frontend_config: TargetFrontendConfig,
+    pub bounds_checks: BoundsChecks,
 }
 
 /// External name namespace of Wasm functions (index = function index).
@@ -83,6 +86,9 @@ pub fn translate_function(
         env,
         flags,
         vmctx,
+        entry,
+        last_hoisted: None,
+        hoisted: HashMap::new(),
         stack: Vec::new(),
         control: Vec::new(),
         reachable: true,
@@ -140,6 +146,12 @@ pub(crate) struct FuncTranslator<'m, 'f> {
     pub env: &'m ModuleEnv<'m>,
     pub flags: Flags,
     pub vmctx: Value,
+    /// The entry block, where loads of fields that never change are placed.
+    pub entry: Block,
+    /// The last instruction placed in the entry block by [`Self::hoisted_load`].
+    last_hoisted: Option<ir::Inst>,
+    /// Values loaded in the entry block, by (base, offset).
+    hoisted: HashMap<(Value, i32), Value>,
     /// The Wasm operand stack.
     pub stack: Vec<Value>,
     pub control: Vec<Frame>,
@@ -155,6 +167,29 @@ pub(crate) struct FuncTranslator<'m, 'f> {
 }
 
 impl FuncTranslator<'_, '_> {
+    /// Loads the pointer-sized field at `base + offset` of a structure that
+    /// never changes while the instance lives (vmctx fields, the arrays they
+    /// point to), once per function: the load is placed in the entry block,
+    /// so its value dominates every use and no later pass has to find and
+    /// merge copies. `base` must be defined in the entry block (the vmctx or
+    /// another hoisted value).
+    pub fn hoisted_load(&mut self, base: Value, offset: i32) -> Value {
+        if let Some(v) = self.hoisted.get(&(base, offset)) {
+            return *v;
+        }
+        let mut pos = FuncCursor::new(self.b.func);
+        match self.last_hoisted {
+            Some(inst) => pos.goto_after_inst(inst),
+            None => pos.goto_first_insertion_point(self.entry),
+        }
+        let v = pos
+            .ins()
+            .load(environ::POINTER, self.flags.readonly, base, offset);
+        self.last_hoisted = pos.func.dfg.value_def(v).inst();
+        self.hoisted.insert((base, offset), v);
+        v
+    }
+
     pub fn pop(&mut self) -> Value {
         self.stack
             .pop()

@@ -15,9 +15,8 @@ use crate::module::ConstInit;
 impl FuncTranslator<'_, '_> {
     /// `vmctx.tables[index]`: never changes during an instance's life.
     pub(crate) fn table_pointer(&mut self, index: u32) -> Value {
-        let tables =
-            environ::load_readonly(&mut self.b, &self.flags, self.vmctx, environ::vmctx::TABLES);
-        environ::load_readonly(&mut self.b, &self.flags, tables, (index * 8) as i32)
+        let tables = self.hoisted_load(self.vmctx, environ::vmctx::TABLES);
+        self.hoisted_load(tables, (index * 8) as i32)
     }
 
     /// The address of element `index` (an i32) of table `table_index`,
@@ -45,13 +44,8 @@ impl FuncTranslator<'_, '_> {
     }
 
     fn global_cell(&mut self, index: u32) -> Value {
-        let globals = environ::load_readonly(
-            &mut self.b,
-            &self.flags,
-            self.vmctx,
-            environ::vmctx::GLOBALS,
-        );
-        environ::load_readonly(&mut self.b, &self.flags, globals, (index * 8) as i32)
+        let globals = self.hoisted_load(self.vmctx, environ::vmctx::GLOBALS);
+        self.hoisted_load(globals, (index * 8) as i32)
     }
 
     fn global_get(&mut self, index: u32) {

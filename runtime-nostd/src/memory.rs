@@ -1,0 +1,206 @@
+//! Linear memories and where their bytes live.
+//!
+//! Two placements, chosen by what the board offers:
+//!
+//! - In a reservation (boards with virtual memory, see
+//!   [`crate::board::VirtualMemory`]): 4 GiB + [`GUARD_BYTES`] of address
+//!   space reserved once and never moved; only the memory's current length
+//!   is committed (readable and writable), the rest faults. `memory.grow`
+//!   commits more pages in place. Code compiled with guard regions relies on
+//!   this: it does not check bounds, an access past the length faults and the
+//!   fault handler reports it as the out-of-bounds trap.
+//! - On the heap (every other board): the bytes are a heap allocation that
+//!   `memory.grow` reallocates, so compiled code checks every access against
+//!   the current length and reloads the base after calls.
+
+use alloc::boxed::Box;
+
+use crate::abi::VmMemory;
+use crate::board;
+use crate::instance::InstantiateError;
+
+/// Size of a Wasm page.
+pub const PAGE_SIZE: usize = 65536;
+/// Largest number of pages of a 32-bit memory.
+pub(crate) const MAX_PAGES: u64 = 65536;
+/// Address space after the 4 GiB a 32-bit index reaches that a memory's
+/// reservation also covers: accesses with a static offset below this need
+/// no bounds check (the compiler checks larger ones explicitly).
+pub const GUARD_BYTES: usize = 2 << 30;
+/// A whole reservation: every `index + offset + size` with `offset + size <=
+/// GUARD_BYTES` lies inside it.
+pub const RESERVATION_BYTES: usize = (4 << 30) + GUARD_BYTES;
+
+/// A linear memory with the runtime's bookkeeping. `vm` comes first so that
+/// a `*mut MemoryStore` is also the `*mut VmMemory` compiled code reads.
+#[repr(C)]
+pub struct MemoryStore {
+    pub vm: VmMemory,
+    /// The declared maximum in pages, if any (for import type checks).
+    pub declared_max: Option<u64>,
+    /// Whether the bytes sit at the start of a reservation of
+    /// [`RESERVATION_BYTES`] (else on the heap).
+    reserved: bool,
+}
+
+impl MemoryStore {
+    /// Creates a memory of `min` pages that may grow to `max` pages: in a
+    /// reservation when the board has virtual memory, else on the heap.
+    pub fn new(min: u64, max: Option<u64>) -> Result<Box<MemoryStore>, InstantiateError> {
+        let limit = max.unwrap_or(MAX_PAGES).min(MAX_PAGES);
+        let bytes = (min as usize).saturating_mul(PAGE_SIZE);
+        let out_of_memory = InstantiateError::OutOfMemory {
+            what: "linear memory",
+            bytes: min * PAGE_SIZE as u64,
+        };
+        if min > limit {
+            return Err(out_of_memory);
+        }
+        let mut store = Box::new(MemoryStore {
+            vm: VmMemory {
+                base: core::ptr::NonNull::<u64>::dangling().as_ptr().cast(),
+                length: 0,
+                capacity: 0,
+                max_length: (limit as usize) * PAGE_SIZE,
+            },
+            declared_max: max,
+            reserved: false,
+        });
+        if let Some(vm) = board::virtual_memory() {
+            let Some(base) = vm.reserve(RESERVATION_BYTES) else {
+                return Err(InstantiateError::OutOfMemory {
+                    what: "linear memory's address space",
+                    bytes: RESERVATION_BYTES as u64,
+                });
+            };
+            store.vm.base = base;
+            store.reserved = true;
+        }
+        if !store.resize(bytes) {
+            return Err(out_of_memory);
+        }
+        Ok(store)
+    }
+
+    /// Whether the memory lies in a reservation with a guard region, as code
+    /// compiled without explicit bounds checks needs.
+    pub fn has_guard_region(&self) -> bool {
+        self.reserved
+    }
+
+    pub fn pages(&self) -> u64 {
+        (self.vm.length / PAGE_SIZE) as u64
+    }
+
+    /// `memory.grow`: the old size in pages, or `None` when the memory cannot grow.
+    pub fn grow(&mut self, delta: u64) -> Option<u64> {
+        let old = self.pages();
+        let new = old.checked_add(delta)?;
+        if new as usize * PAGE_SIZE > self.vm.max_length {
+            return None;
+        }
+        if delta == 0 {
+            return Some(old);
+        }
+        self.resize(new as usize * PAGE_SIZE).then_some(old)
+    }
+
+    /// Grows to `bytes` (never shrinks), new bytes zeroed. Returns false when
+    /// the board has no room.
+    fn resize(&mut self, bytes: usize) -> bool {
+        if self.reserved {
+            return self.commit(bytes);
+        }
+        let vm = &mut self.vm;
+        if bytes <= vm.capacity {
+            if bytes > vm.length {
+                // SAFETY: within the allocation; memory past `length` may be stale.
+                unsafe { core::ptr::write_bytes(vm.base.add(vm.length), 0, bytes - vm.length) };
+            }
+            vm.length = bytes;
+            return true;
+        }
+        // Grow the allocation geometrically (up to the maximum) so that a
+        // program growing page by page does not copy its memory each time;
+        // fall back to the exact size when the heap cannot give more.
+        let roomy = bytes.max(vm.capacity.saturating_mul(2)).min(vm.max_length);
+        for capacity in [roomy, bytes] {
+            if capacity < bytes {
+                continue;
+            }
+            if let Some(base) = Self::reallocate(vm.base, vm.capacity, capacity) {
+                // SAFETY: the new allocation holds `capacity >= bytes` bytes.
+                unsafe { core::ptr::write_bytes(base.add(vm.length), 0, bytes - vm.length) };
+                vm.base = base;
+                vm.capacity = capacity;
+                vm.length = bytes;
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Moves the allocation of `old` bytes at `base` (none when `old` is 0)
+    /// to a new one of `new` bytes, keeping the contents.
+    fn reallocate(base: *mut u8, old: usize, new: usize) -> Option<*mut u8> {
+        let layout = core::alloc::Layout::from_size_align(new, 16).ok()?;
+        // SAFETY: `new` > `old` >= 0, so the layout is not zero-sized; `base`
+        // was allocated with `old` bytes and alignment 16 when `old` != 0.
+        let p = unsafe {
+            if old == 0 {
+                alloc::alloc::alloc(layout)
+            } else {
+                alloc::alloc::realloc(
+                    base,
+                    core::alloc::Layout::from_size_align_unchecked(old, 16),
+                    new,
+                )
+            }
+        };
+        (!p.is_null()).then_some(p)
+    }
+
+    /// Commits the reservation up to `bytes` (rounded up to whole pages,
+    /// which `bytes` always is). Committed pages are zero on first use.
+    fn commit(&mut self, bytes: usize) -> bool {
+        let vm = &mut self.vm;
+        if bytes > vm.capacity {
+            let Some(board_vm) = board::virtual_memory() else {
+                return false;
+            };
+            // SAFETY: capacity..bytes lies inside this memory's reservation
+            // (bytes <= 4 GiB).
+            let start = unsafe { vm.base.add(vm.capacity) };
+            if !board_vm.commit(start, bytes - vm.capacity) {
+                return false;
+            }
+            vm.capacity = bytes;
+        }
+        vm.length = bytes;
+        true
+    }
+
+    /// The memory's bytes.
+    pub fn bytes(&mut self) -> &mut [u8] {
+        // SAFETY: base..base+length is this memory's allocation (or empty).
+        unsafe { core::slice::from_raw_parts_mut(self.vm.base, self.vm.length) }
+    }
+}
+
+impl Drop for MemoryStore {
+    fn drop(&mut self) {
+        if self.reserved {
+            if let Some(vm) = board::virtual_memory() {
+                vm.release(self.vm.base, RESERVATION_BYTES);
+            }
+        } else if self.vm.capacity != 0 {
+            // SAFETY: allocated by `resize` with this layout.
+            unsafe {
+                alloc::alloc::dealloc(
+                    self.vm.base,
+                    core::alloc::Layout::from_size_align_unchecked(self.vm.capacity, 16),
+                )
+            };
+        }
+    }
+}
