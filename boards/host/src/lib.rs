@@ -5,11 +5,13 @@
 //!
 //! Guest arguments are the process's argv; the guest environment is the
 //! process's environment without `KILN_*` variables; `KILN_DIR_<n>=HOST::GUEST`
-//! adds a preopened host folder (this is how `kiln run` passes `--dir`).
+//! adds a preopened host folder (this is how `kiln run` passes `--dir`),
+//! served from the real file system ([`fs::HostFs`]).
 #![no_std]
 
 mod console;
 mod fault;
+mod fs;
 mod syscall;
 mod vm;
 
@@ -20,6 +22,7 @@ use alloc::vec::Vec;
 
 use kiln_runtime::abi::{AppManifest, Preopen, Slice, Str, exit_status};
 use kiln_runtime::board::{Board, Clock, Entropy, Stream};
+use kiln_runtime::fs::{Mount, MountError};
 use kiln_runtime::heap::Heap;
 
 use console::Fd;
@@ -79,6 +82,9 @@ impl Clock for HostBoard {
         // SAFETY: rdtsc has no side effects.
         Some(unsafe { core::arch::x86_64::_rdtsc() })
     }
+    fn sleep_until(&mut self, deadline_ns: u64) {
+        syscall::sleep_until(syscall::CLOCK_MONOTONIC, deadline_ns);
+    }
 }
 
 impl Entropy for HostBoard {
@@ -115,6 +121,15 @@ impl Board for HostBoard {
     }
     fn stack_limit(&mut self) -> usize {
         self.stack_limit
+    }
+    fn stdin_ready(&mut self) -> bool {
+        syscall::readable_now(0)
+    }
+    fn is_terminal(&mut self, fd: u32) -> bool {
+        fd <= 2 && syscall::is_terminal(fd as usize)
+    }
+    fn mount(&mut self, preopens: &'static [Preopen]) -> Result<Mount, MountError> {
+        fs::HostFs::mount(preopens)
     }
 }
 
