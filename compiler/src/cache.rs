@@ -51,7 +51,7 @@ impl Key {
         Key(h)
     }
 
-    pub fn add(mut self, part: impl AsRef<[u8]>) -> Key {
+    pub fn part(mut self, part: impl AsRef<[u8]>) -> Key {
         let part = part.as_ref();
         self.0.update((part.len() as u64).to_le_bytes());
         self.0.update(part);
@@ -67,8 +67,8 @@ impl Key {
             .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
             .map(|d| d.as_nanos())
             .unwrap_or(0);
-        self.add(path.to_string_lossy().as_bytes())
-            .add(stamp.to_le_bytes())
+        self.part(path.to_string_lossy().as_bytes())
+            .part(stamp.to_le_bytes())
     }
 
     pub fn hex(self) -> String {

@@ -8,7 +8,7 @@ use kiln_compiler::board;
 
 pub fn run() -> Result<ExitCode> {
     let boards = board::catalogue()?;
-    println!("{:<20} {:<28} {:>8}  {}", "BOARD", "TARGET", "RAM", "RUNS");
+    println!("{:<20} {:<28} {:>8}  RUNS", "BOARD", "TARGET", "RAM");
     for b in boards {
         let ram = match b.ram_bytes() {
             0 => "host".to_string(),

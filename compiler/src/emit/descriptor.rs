@@ -205,10 +205,10 @@ pub fn build(inputs: &Inputs<'_>) -> Blob {
         b.bytes_field(at + offset_of!(ExportDesc, name), exp.name.as_bytes());
         b.u8(at + offset_of!(ExportDesc, kind), exp.kind);
         b.u32(at + offset_of!(ExportDesc, index), exp.index);
-        if exp.kind == abi::extern_kind::FUNC {
-            if let Some(id) = inputs.trampolines.get(&exp.index) {
-                b.pointer(at + offset_of!(ExportDesc, trampoline), Target::Func(*id));
-            }
+        if exp.kind == abi::extern_kind::FUNC
+            && let Some(id) = inputs.trampolines.get(&exp.index)
+        {
+            b.pointer(at + offset_of!(ExportDesc, trampoline), Target::Func(*id));
         }
     }
 

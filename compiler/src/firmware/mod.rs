@@ -25,10 +25,10 @@ pub fn compile_cached(
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<PathBuf> {
     let key = cache::Key::new("object")
-        .add(wasm)
-        .add(target)
-        .add(name)
-        .add(format!("{codegen:?}"));
+        .part(wasm)
+        .part(target)
+        .part(name)
+        .part(format!("{codegen:?}"));
     cache::get_or_make(key, "o", |path| {
         let options = CompileOptions {
             target: target.to_string(),
@@ -48,11 +48,11 @@ pub fn link_cached(board: &Board, objects: &[PathBuf], manifest: &Manifest) -> R
     let target = Target::new(&board.compile_target, &CodegenOptions::default())?;
     let manifest_object = manifest.object(&target)?;
     let mut key = cache::Key::new("firmware")
-        .add(&board.name)
-        .add(&manifest_object)
+        .part(&board.name)
+        .part(&manifest_object)
         .add_file_stamp(&lib);
     if let Some(script) = &board.linker_script {
-        key = key.add(std::fs::read(board.dir.join(script)).unwrap_or_default());
+        key = key.part(std::fs::read(board.dir.join(script)).unwrap_or_default());
     }
     for o in objects {
         key = key.add_file_stamp(o);
@@ -65,6 +65,9 @@ pub fn link_cached(board: &Board, objects: &[PathBuf], manifest: &Manifest) -> R
         inputs.push(manifest_path);
         inputs.push(lib.clone());
         link::link(board, &inputs, path)?;
+        let mut elf = std::fs::read(path)?;
+        manifest::seal(&mut elf)?;
+        std::fs::write(path, &elf)?;
         make_executable(path)
     })
 }

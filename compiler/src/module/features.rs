@@ -61,13 +61,13 @@ pub fn validate(wasm: &[u8]) -> Result<(), Rejection> {
     let Err(error) = Validator::new_with_features(supported()).validate_all(wasm) else {
         return Ok(());
     };
-    let offset = error.offset() as u64;
+    let offset = error.offset();
     // Find the first proposal that lets validation get past this point.
     for &(feature, proposal) in PROPOSALS {
         let features = supported().union(feature);
         let gets_further = match Validator::new_with_features(features).validate_all(wasm) {
             Ok(_) => true,
-            Err(e) => e.offset() as u64 > offset,
+            Err(e) => e.offset() > offset,
         };
         if gets_further {
             return Err(Rejection::Unsupported {
