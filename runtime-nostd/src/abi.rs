@@ -12,7 +12,8 @@
 use core::ffi::c_void;
 
 /// Version of this contract; stored in every descriptor and manifest.
-pub const ABI_VERSION: u32 = 2;
+/// 3: the manifest carries a deadline and the image seal.
+pub const ABI_VERSION: u32 = 3;
 
 /// First bytes of every [`ModuleDescriptor`].
 pub const MODULE_MAGIC: [u8; 8] = *b"KILNMOD\0";
@@ -606,10 +607,46 @@ pub struct AppManifest {
     pub preopens: Slice<Preopen>,
     /// Encoded spec-test script for `app_mode::WAST`.
     pub script: Slice<u8>,
+    /// Wall-clock limit of the run in milliseconds from boot (`kiln run
+    /// --timeout`, `kiln build --timeout`); 0 for none. The board's
+    /// watchdog stops the program when it passes (`trap::on_interrupt`),
+    /// with [`exit_status::TIMEOUT`].
+    pub deadline_ms: u64,
+    /// The image's integrity digest, checked at boot before anything runs.
+    pub seal: ImageSeal,
 }
 
 // SAFETY: the manifest is immutable data in the firmware image.
 unsafe impl Sync for AppManifest {}
+
+/// Slots for constant sections in an [`ImageSeal`].
+pub const SEAL_RANGES: usize = 6;
+
+/// The integrity seal of a firmware image. `kiln` writes it after linking:
+/// the SHA-256 of every section that never changes while the firmware runs
+/// (code, read-only data, `.data.rel.ro`: the module descriptors, the Wasm
+/// data segments, this manifest) as laid out in memory. The runtime recomputes it
+/// at boot and refuses a different image (`docs/security.md`: this detects
+/// corruption and naive tampering; it is not a signature).
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct ImageSeal {
+    /// SHA-256 over `ranges` in order, the 32 bytes at `digest_at` read as zeros.
+    pub digest: [u8; 32],
+    /// Address of the linked manifest's `seal.digest` (a board may hand the
+    /// runtime a copy of the manifest); 0 when the image is not sealed.
+    pub digest_at: usize,
+    /// (address, length) of each constant section; unused slots are 0.
+    pub ranges: [[usize; 2]; SEAL_RANGES],
+}
+
+impl ImageSeal {
+    pub const NONE: ImageSeal = ImageSeal {
+        digest: [0; 32],
+        digest_at: 0,
+        ranges: [[0; 2]; SEAL_RANGES],
+    };
+}
 
 #[cfg(test)]
 mod tests {
@@ -627,6 +664,19 @@ mod tests {
         assert_eq!(size_of::<VmFuncRef>(), 32);
         assert_eq!(offset_of!(VmMemory, length), 8);
         assert_eq!(offset_of!(VmTable, length), 8);
+    }
+
+    #[test]
+    fn manifest_layout_is_stable() {
+        assert_eq!(offset_of!(AppManifest, magic), 0);
+        assert_eq!(offset_of!(AppManifest, abi_version), 8);
+        assert_eq!(offset_of!(AppManifest, entry), 24);
+        assert_eq!(offset_of!(AppManifest, script), 96);
+        assert_eq!(offset_of!(AppManifest, deadline_ms), 112);
+        assert_eq!(offset_of!(AppManifest, seal), 120);
+        assert_eq!(offset_of!(ImageSeal, digest_at), 32);
+        assert_eq!(offset_of!(ImageSeal, ranges), 40);
+        assert_eq!(size_of::<ImageSeal>(), 40 + SEAL_RANGES * 16);
     }
 
     #[test]
@@ -661,4 +711,8 @@ pub mod exit_status {
     pub const LOAD_ERROR: u32 = 126;
     /// A CPU fault outside compiled code: a bug in the runtime or board.
     pub const FAULT: u32 = 127;
+    /// The run passed its deadline (`AppManifest::deadline_ms`) and the
+    /// watchdog stopped it; also what `kiln run --timeout` reports when it
+    /// has to stop the board from outside.
+    pub const TIMEOUT: u32 = 124;
 }

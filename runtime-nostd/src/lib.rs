@@ -4,7 +4,8 @@
 //! - [`abi`]: the contract with compiled code (descriptor, vmctx, trap codes).
 //! - [`board`]: the services a board provides; [`heap`]: its allocator.
 //! - [`instance`]: instantiation, memories, tables, globals, builtins.
-//! - [`trap`]: fault-to-trap mapping and the resume after a trap.
+//! - [`trap`]: fault-to-trap mapping and the resume after a trap (and the
+//!   watchdog's interrupt); [`integrity`]: the image seal checked at boot.
 //! - `wasi`: `wasi_snapshot_preview1` on top of a board.
 //! - [`fs`]: the file systems behind preopened directories (image format,
 //!   RAM overlay, the trait a board's own file system implements).
@@ -23,6 +24,7 @@ pub mod fs;
 mod global;
 pub mod heap;
 pub mod instance;
+pub mod integrity;
 pub mod memory;
 pub mod start;
 pub mod trap;

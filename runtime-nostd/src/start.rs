@@ -25,6 +25,15 @@ pub fn start<B: Board>(board: &mut B, manifest: &'static AppManifest) -> ! {
             .text("\n");
         board.exit(exit_status::LOAD_ERROR);
     }
+    if let Err(bad) = crate::integrity::verify(&manifest.seal) {
+        Console::error(board)
+            .text("firmware image is corrupt: its code and constant data hash to ")
+            .name(&crate::integrity::short_hex(&bad.computed))
+            .text("..., its seal says ")
+            .name(&crate::integrity::short_hex(&bad.expected))
+            .text("... (rebuild it with kiln build)\n");
+        board.exit(exit_status::LOAD_ERROR);
+    }
     let Some(entry) = manifest.entry else {
         Console::error(board).text("firmware manifest has no entry point\n");
         board.exit(exit_status::LOAD_ERROR);

@@ -233,6 +233,8 @@ fn process_manifest(argv: &[*const u8], envp: &[*const u8]) -> &'static AppManif
         env: slice_of(guest_env),
         preopens: slice_of(preopens),
         script: linked.script,
+        deadline_ms: linked.deadline_ms,
+        seal: linked.seal,
     }))
 }
 

@@ -1,12 +1,16 @@
 //! The app manifest object: what a firmware runs (a program with its
-//! arguments, environment and packed folders, or a spec-test script), and
-//! which module descriptors it links.
+//! arguments, environment and packed folders, or a spec-test script), which
+//! module descriptors it links and its deadline; and [`seal`], which writes
+//! the image's integrity digest into the linked manifest.
 
 use std::mem::{offset_of, size_of};
 
-use anyhow::{Result, anyhow};
+use anyhow::{Context, Result, anyhow, bail};
 use cranelift_object::{ObjectBuilder, ObjectModule};
-use kiln_runtime::abi::{self, AppManifest, Preopen, Str};
+use kiln_runtime::abi::{self, AppManifest, ImageSeal, Preopen, SEAL_RANGES, Str};
+use kiln_runtime::integrity::Sha256;
+use object::read::elf::{ElfFile64, SectionHeader};
+use object::{Endianness, Object, ObjectSection, ObjectSymbol, elf};
 
 use crate::emit::blob::{Blob, Target as Pointer};
 use crate::target::Target;
@@ -34,6 +38,9 @@ pub struct Manifest {
     /// file systems must be linked even without built-in folders.
     pub files: bool,
     pub script: Vec<u8>,
+    /// Wall-clock limit from boot in milliseconds (0: none), enforced by
+    /// the board's watchdog.
+    pub deadline_ms: u64,
 }
 
 impl Manifest {
@@ -47,6 +54,7 @@ impl Manifest {
             folders: Vec::new(),
             files: false,
             script: Vec::new(),
+            deadline_ms: 0,
         }
     }
 
@@ -106,6 +114,11 @@ impl Manifest {
             self.folders.len(),
         );
         b.bytes_field_aligned(m + offset_of!(AppManifest, script), &self.script, 8);
+        b.put(
+            m + offset_of!(AppManifest, deadline_ms),
+            &self.deadline_ms.to_le_bytes(),
+        );
+        // The seal stays zero here; `seal` fills it in after linking.
         b
     }
 
@@ -123,4 +136,92 @@ impl Manifest {
             .emit()
             .map_err(|e| anyhow!("writing the manifest object: {e}"))
     }
+}
+
+/// Seals a linked firmware: writes the address and length of every
+/// section that must never change while it runs (code, read-only data, and
+/// `.data.rel.ro`, where the module descriptors and this manifest live:
+/// final at link time in a static image) and their SHA-256, with the
+/// digest's own 32 bytes as zeros, into the manifest's [`ImageSeal`], which
+/// the runtime checks at boot (`kiln_runtime::integrity`).
+pub fn seal(elf_bytes: &mut [u8]) -> Result<()> {
+    let (digest_offset, digest_addr, sections) = {
+        let file = ElfFile64::<Endianness>::parse(&*elf_bytes)
+            .context("the linked firmware is not a 64-bit ELF file")?;
+        if file.endian() != Endianness::Little {
+            bail!("the linked firmware is big-endian; Kiln targets are little-endian");
+        }
+        let endian = file.endian();
+        let mut sections = Vec::new();
+        for section in file.sections() {
+            let header = section.elf_section_header();
+            let flags = header.sh_flags(endian);
+            let name = section.name().unwrap_or("");
+            let constant = flags & u64::from(elf::SHF_WRITE) == 0
+                || name.starts_with(".rodata")
+                || name.starts_with(".data.rel.ro");
+            if header.sh_type(endian) == elf::SHT_PROGBITS
+                && flags & u64::from(elf::SHF_ALLOC) != 0
+                && constant
+                && header.sh_size(endian) > 0
+            {
+                sections.push((
+                    header.sh_addr(endian),
+                    header.sh_offset(endian),
+                    header.sh_size(endian),
+                ));
+            }
+        }
+        if sections.len() > SEAL_RANGES {
+            bail!(
+                "the firmware has {} constant sections; the seal has room for {SEAL_RANGES}",
+                sections.len()
+            );
+        }
+        let symbol = file
+            .symbols()
+            .find(|s| s.name() == Ok(abi::APP_MANIFEST_SYMBOL))
+            .context("the linked firmware has no app manifest")?;
+        let at = symbol.address()
+            + (offset_of!(AppManifest, seal) + offset_of!(ImageSeal, digest)) as u64;
+        let offset =
+            file_offset(&sections, at).context("the app manifest is not in a sealed section")?;
+        (offset as usize, at, sections)
+    };
+    let seal_offset = digest_offset - offset_of!(ImageSeal, digest);
+    let put = |bytes: &mut [u8], at: usize, value: u64| {
+        bytes[at..at + 8].copy_from_slice(&value.to_le_bytes());
+    };
+    put(
+        elf_bytes,
+        seal_offset + offset_of!(ImageSeal, digest_at),
+        digest_addr,
+    );
+    for (i, (addr, _, size)) in sections.iter().enumerate() {
+        let slot = seal_offset + offset_of!(ImageSeal, ranges) + i * 16;
+        put(elf_bytes, slot, *addr);
+        put(elf_bytes, slot + 8, *size);
+    }
+    elf_bytes[digest_offset..digest_offset + 32].fill(0);
+    let mut hash = Sha256::new();
+    for (_, offset, size) in &sections {
+        let start = *offset as usize;
+        let end = start
+            .checked_add(*size as usize)
+            .filter(|&e| e <= elf_bytes.len())
+            .context("a section of the firmware lies outside the file")?;
+        hash.update(&elf_bytes[start..end]);
+    }
+    let digest = hash.finish();
+    elf_bytes[digest_offset..digest_offset + 32].copy_from_slice(&digest);
+    Ok(())
+}
+
+/// The file offset of the 32 bytes at `at` in one of `sections`
+/// (address, offset, size).
+fn file_offset(sections: &[(u64, u64, u64)], at: u64) -> Option<u64> {
+    sections
+        .iter()
+        .find(|(vaddr, _, size)| at >= *vaddr && at + 32 <= vaddr + size)
+        .map(|(vaddr, offset, _)| offset + (at - vaddr))
 }

@@ -292,6 +292,7 @@ pub fn run_file(
         folders: Vec::new(),
         files: false,
         script: encoder.finish(),
+        deadline_ms: 0,
     };
     let paths: Vec<PathBuf> = linked.into_iter().map(|(_, p)| p).collect();
     let firmware = firmware::link_cached(board, &paths, &manifest)?;
