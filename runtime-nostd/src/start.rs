@@ -281,7 +281,8 @@ pub fn run_program<B: Board, const FILES: bool>(
     status
 }
 
-/// Prints `kiln: trap: <kind> in <func>` and gives the trap exit status.
+/// Prints `kiln: trap: <kind> in <func>` and gives the trap exit status
+/// ([`exit_status::TIMEOUT`] when the watchdog stopped the run).
 pub fn report_trap<B: Board>(board: &mut B, trap: &Trap) -> u32 {
     let mut out = Console::new(board, Stream::Stderr);
     out.text("kiln: trap: ").text(trap.kind.message());
@@ -292,7 +293,11 @@ pub fn report_trap<B: Board>(board: &mut B, trap: &Trap) -> u32 {
         };
     }
     out.text("\n");
-    exit_status::TRAP
+    if trap.kind == abi::TrapKind::Interrupted {
+        exit_status::TIMEOUT
+    } else {
+        exit_status::TRAP
+    }
 }
 
 #[cfg(test)]

@@ -8,8 +8,16 @@
 //! continue at `kiln_resume` with the arguments in [`Resume`], which restores
 //! the registers saved by the innermost [`call`] and returns the trap code
 //! from it. The happy path costs nothing but the register save on entry.
+//!
+//! The watchdog uses the same resume: a board whose deadline timer fires
+//! calls [`on_interrupt`] with the interrupted PC; inside compiled code the
+//! call ends with [`TrapKind::Interrupted`], anywhere else (the runtime, a
+//! host function, the board) the board tries again shortly after, because
+//! Rust code cannot be abandoned halfway. Once the deadline has passed,
+//! every later call into Wasm ends at once the same way.
 
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicBool, Ordering};
 
 use crate::abi::{ArrayCall, ModuleDescriptor, TrapKind, VmCtx};
 use crate::arch::JMPBUF_WORDS;
@@ -73,6 +81,10 @@ struct State {
     modules: Vec<&'static ModuleDescriptor>,
 }
 
+/// The deadline has passed: calls into Wasm end with `Interrupted`. An
+/// atomic because the watchdog interrupt may set it anywhere.
+static EXPIRED: AtomicBool = AtomicBool::new(false);
+
 static STATE: Global<State> = Global::new(State {
     current: core::ptr::null_mut(),
     last: None,
@@ -98,6 +110,13 @@ pub unsafe fn call(f: ArrayCall, vmctx: *mut VmCtx, values: *mut u64) -> Result<
     let mut buf = JmpBuf {
         words: [0; JMPBUF_WORDS],
     };
+    if EXPIRED.load(Ordering::Relaxed) {
+        return Err(Trap {
+            kind: TrapKind::Interrupted,
+            site: None,
+            exit_status: 0,
+        });
+    }
     // SAFETY: single core; the borrow ends before compiled code runs.
     let prev = unsafe {
         let state = STATE.get();
@@ -138,9 +157,10 @@ pub fn raise(kind: TrapKind, exit_status: u32) -> ! {
     unsafe { kiln_resume(buf, kind as u32) }
 }
 
-/// Looks `pc` up in the trap tables: the trap site, if `pc` is one.
-pub fn lookup(pc: usize) -> Option<(TrapKind, TrapSite)> {
-    // SAFETY: read-only use; registration never runs inside a fault.
+/// The compiled function whose code holds `pc`, if any.
+fn function_at(pc: usize) -> Option<(TrapSite, &'static [crate::abi::TrapSite])> {
+    // SAFETY: read-only use; registration never runs inside a fault or an
+    // interrupt of compiled code.
     let state = unsafe { STATE.get() };
     for module in state.modules.iter().copied() {
         // SAFETY: descriptors are static data emitted by the compiler.
@@ -150,20 +170,60 @@ pub fn lookup(pc: usize) -> Option<(TrapKind, TrapSite)> {
             if pc < start || pc >= start + func.code_len as usize {
                 continue;
             }
-            let offset = (pc - start) as u32;
-            // SAFETY: as above.
-            let traps = unsafe { func.traps.as_slice() };
             let site = TrapSite {
                 module,
                 func_index: index as u32,
-                offset,
+                offset: (pc - start) as u32,
             };
-            let found = traps.binary_search_by_key(&offset, |t| t.offset).ok()?;
-            let kind = TrapKind::from_u8(traps[found].kind as u8)?;
-            return Some((kind, site));
+            // SAFETY: as above.
+            return Some((site, unsafe { func.traps.as_slice() }));
         }
     }
     None
+}
+
+/// Looks `pc` up in the trap tables: the trap site, if `pc` is one.
+pub fn lookup(pc: usize) -> Option<(TrapKind, TrapSite)> {
+    let (site, traps) = function_at(pc)?;
+    let found = traps
+        .binary_search_by_key(&site.offset, |t| t.offset)
+        .ok()?;
+    let kind = TrapKind::from_u8(traps[found].kind as u8)?;
+    Some((kind, site))
+}
+
+/// Called by a board's watchdog interrupt with the interrupted PC, once the
+/// deadline has passed. Marks the run as expired; when `pc` is in compiled
+/// code inside a guarded call, returns where to resume (that call ends with
+/// [`TrapKind::Interrupted`]), exactly as [`on_fault`] does for a trap. `None`
+/// means the CPU was elsewhere (runtime, host function, board): the board
+/// returns from the interrupt and tries again shortly after.
+pub fn on_interrupt(pc: usize) -> Option<Resume> {
+    EXPIRED.store(true, Ordering::Relaxed);
+    // SAFETY: the state is only touched further when a guarded call is
+    // running (`current` is set), and while one runs the runtime never
+    // changes the module list, so the walk below cannot see it half-updated;
+    // `last` is written only when the PC is in compiled code, which holds
+    // no borrow of the state.
+    let state = unsafe { STATE.get() };
+    if state.current.is_null() {
+        return None;
+    }
+    let (site, _) = function_at(pc)?;
+    state.last = Some(Trap {
+        kind: TrapKind::Interrupted,
+        site: Some(site),
+        exit_status: 0,
+    });
+    Some(Resume {
+        pc: kiln_resume as *const () as usize,
+        args: [state.current as usize, TrapKind::Interrupted as usize],
+    })
+}
+
+/// Whether the deadline has passed (a watchdog interrupt arrived).
+pub fn expired() -> bool {
+    EXPIRED.load(Ordering::Relaxed)
 }
 
 /// Called by a board's fault handler with the faulting PC. Returns where to

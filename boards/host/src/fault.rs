@@ -3,6 +3,7 @@
 //! PC is a trap site and, if so, edits the interrupted context so that the
 //! return from the handler lands in the runtime's resume routine. Any other
 //! fault is a bug: it is reported with its registers and ends the process.
+//! The watchdog (`watchdog.rs`) resumes through the same context edit.
 
 use core::fmt::Write as _;
 
@@ -15,6 +16,7 @@ const SIGTRAP: usize = 5;
 const SIGBUS: usize = 7;
 const SIGFPE: usize = 8;
 const SIGSEGV: usize = 11;
+const SIGALRM: usize = 14;
 
 const SA_SIGINFO: u64 = 0x4;
 const SA_ONSTACK: u64 = 0x0800_0000;
@@ -34,11 +36,47 @@ const SI_ADDR: usize = 16;
 const ALT_STACK_SIZE: usize = 64 * 1024;
 
 #[repr(C)]
-struct KernelSigaction {
+pub(crate) struct KernelSigaction {
     handler: usize,
     flags: u64,
     restorer: usize,
     mask: u64,
+}
+
+impl KernelSigaction {
+    /// An SA_SIGINFO handler on the alternate stack, with the watchdog's
+    /// SIGALRM blocked while it runs (it must not nest inside a fault).
+    pub(crate) fn on_alt_stack(handler: usize) -> KernelSigaction {
+        KernelSigaction {
+            handler,
+            flags: SA_SIGINFO | SA_ONSTACK | SA_RESTORER,
+            restorer: kiln_host_sigreturn as *const () as usize,
+            mask: 1 << (SIGALRM - 1),
+        }
+    }
+}
+
+/// The interrupted PC in a signal's `ucontext_t`.
+///
+/// # Safety
+/// `context` is the `ucontext_t` the kernel passed to a signal handler.
+pub(crate) unsafe fn pc(context: *mut u8) -> usize {
+    // SAFETY: the caller passes a ucontext_t laid out as described above.
+    unsafe { *context.add(UC_RIP).cast::<u64>() as usize }
+}
+
+/// Makes the return from a signal handler continue at `resume` instead of
+/// the interrupted instruction.
+///
+/// # Safety
+/// `context` is the `ucontext_t` the kernel passed to a signal handler.
+pub(crate) unsafe fn resume_at(context: *mut u8, resume: &kiln_runtime::trap::Resume) {
+    // SAFETY: the caller passes a ucontext_t laid out as described above.
+    unsafe {
+        *context.add(UC_RIP).cast::<u64>() = resume.pc as u64;
+        *context.add(UC_RDI).cast::<u64>() = resume.args[0] as u64;
+        *context.add(UC_RSI).cast::<u64>() = resume.args[1] as u64;
+    }
 }
 
 #[repr(C)]
@@ -77,12 +115,7 @@ pub fn install() -> bool {
     if unsafe { syscall::syscall3(SIGALTSTACK, &ss as *const StackT as usize, 0, 0) } != 0 {
         return false;
     }
-    let action = KernelSigaction {
-        handler: on_signal as *const () as usize,
-        flags: SA_SIGINFO | SA_ONSTACK | SA_RESTORER,
-        restorer: kiln_host_sigreturn as *const () as usize,
-        mask: 0,
-    };
+    let action = KernelSigaction::on_alt_stack(on_signal as *const () as usize);
     [SIGILL, SIGTRAP, SIGBUS, SIGFPE, SIGSEGV]
         .iter()
         .all(|&sig| {
@@ -104,17 +137,15 @@ unsafe extern "C" fn on_signal(sig: i32, info: *mut u8, context: *mut u8) {
         let reg = |off: usize| context.add(off).cast::<u64>();
         let pc = *reg(UC_RIP) as usize;
         if let Some(resume) = kiln_runtime::trap::on_fault(pc) {
-            *reg(UC_RIP) = resume.pc as u64;
-            *reg(UC_RDI) = resume.args[0] as u64;
-            *reg(UC_RSI) = resume.args[1] as u64;
+            resume_at(context, &resume);
             return;
         }
         let addr = *info.add(SI_ADDR).cast::<u64>();
         let sp = *reg(UC_RSP);
         let mut line = crate::console::LineBuffer::new();
-        let _ = write!(
+        let _ = writeln!(
             line,
-            "kiln: fault: signal {sig} at pc {pc:#x} (address {addr:#x}, sp {sp:#x}) outside compiled Wasm code\n"
+            "kiln: fault: signal {sig} at pc {pc:#x} (address {addr:#x}, sp {sp:#x}) outside compiled Wasm code"
         );
         syscall::write(2, line.as_bytes());
     }

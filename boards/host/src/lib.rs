@@ -13,6 +13,7 @@ mod console;
 mod fault;
 mod fs;
 mod syscall;
+mod watchdog;
 mod vm;
 
 extern crate alloc;
@@ -268,6 +269,9 @@ extern "C" fn host_main(sp: *const usize) -> ! {
         (argv, core::slice::from_raw_parts(env_start, n))
     };
     let manifest = process_manifest(argv, envp);
+    if !watchdog::arm(manifest.deadline_ms) {
+        fail("cannot arm the watchdog for the deadline");
+    }
 
     // Compiled code gets its own stack with a guard page below it.
     let Some(stack) = syscall::mmap_anonymous(

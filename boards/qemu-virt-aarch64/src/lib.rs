@@ -10,6 +10,7 @@ mod console;
 mod selftest;
 mod trap;
 mod uart;
+mod watchdog;
 
 use core::ptr::read_volatile;
 
@@ -73,6 +74,13 @@ extern "C" fn kiln_board_main() -> ! {
     // SAFETY: `kiln build` links an `AppManifest` under this name; it is
     // immutable data in the image.
     let manifest = unsafe { &kiln_app_manifest };
+    if !watchdog::arm(manifest.deadline_ms, counter_hz) {
+        console::write(
+            Stream::Stderr,
+            b"kiln: error: cannot arm the watchdog: the interrupt controller is not a GICv2\n",
+        );
+        exit(exit_status::LOAD_ERROR);
+    }
     kiln_runtime::start(&mut board, manifest)
 }
 

@@ -6,7 +6,9 @@
 //! `kiln_resume` (which restores its own registers and stack) and any other
 //! fault ends the program. So it saves nothing but the old `sp` (for the
 //! report) and always runs on the dedicated exception stack, even when the
-//! fault was a wild or exhausted stack pointer.
+//! fault was a wild or exhausted stack pointer. The one interrupt the board
+//! enables, the watchdog's timer (`watchdog.rs`), may return to the
+//! interrupted code: for it the entry saves the caller-saved registers.
 
 core::arch::global_asm!(
     ".section .text.boot, \"ax\"",
@@ -38,6 +40,12 @@ core::arch::global_asm!(
     "kiln_trap_entry:",
     "    csrw mscratch, sp",
     "    la sp, __kiln_exception_stack_top",
+    "    addi sp, sp, -304",
+    "    sd t0, 8(sp)",
+    "    csrr t0, mcause",
+    "    bltz t0, 1f",
+    // An exception: nothing needs to survive.
+    "    la sp, __kiln_exception_stack_top",
     "    csrr a0, mcause",
     "    csrr a1, mepc",
     "    csrr a2, mtval",
@@ -45,4 +53,64 @@ core::arch::global_asm!(
     // Returns the resume arguments in a0/a1 after setting mepc.
     "    call kiln_board_trap",
     "    mret",
+    // An interrupt (the watchdog's timer): save what a call may clobber,
+    // ask the board, then either return to the interrupted code or (a0 !=
+    // 0) continue at the runtime's resume, which reloads its own stack.
+    // The FP registers are saved whatever the crate's target features.
+    ".option push",
+    ".option arch, +d",
+    "1:  sd ra, 0(sp)",
+    "    sd t1, 16(sp)",
+    "    sd t2, 24(sp)",
+    "    sd t3, 32(sp)",
+    "    sd t4, 40(sp)",
+    "    sd t5, 48(sp)",
+    "    sd t6, 56(sp)",
+    "    sd a0, 64(sp)",
+    "    sd a1, 72(sp)",
+    "    sd a2, 80(sp)",
+    "    sd a3, 88(sp)",
+    "    sd a4, 96(sp)",
+    "    sd a5, 104(sp)",
+    "    sd a6, 112(sp)",
+    "    sd a7, 120(sp)",
+    ".irp r, 0,1,2,3,4,5,6,7,8,9,10,11",
+    "    fsd ft\\r, (128 + 8 * \\r)(sp)",
+    ".endr",
+    ".irp r, 0,1,2,3,4,5,6,7",
+    "    fsd fa\\r, (224 + 8 * \\r)(sp)",
+    ".endr",
+    "    frcsr t0",
+    "    sd t0, 288(sp)",
+    "    csrr a0, mcause",
+    "    csrr a1, mepc",
+    "    call kiln_board_interrupt",
+    "    bnez a0, 2f",
+    "    ld t0, 288(sp)",
+    "    fscsr t0",
+    ".irp r, 0,1,2,3,4,5,6,7,8,9,10,11",
+    "    fld ft\\r, (128 + 8 * \\r)(sp)",
+    ".endr",
+    ".irp r, 0,1,2,3,4,5,6,7",
+    "    fld fa\\r, (224 + 8 * \\r)(sp)",
+    ".endr",
+    "    ld ra, 0(sp)",
+    "    ld t0, 8(sp)",
+    "    ld t1, 16(sp)",
+    "    ld t2, 24(sp)",
+    "    ld t3, 32(sp)",
+    "    ld t4, 40(sp)",
+    "    ld t5, 48(sp)",
+    "    ld t6, 56(sp)",
+    "    ld a0, 64(sp)",
+    "    ld a1, 72(sp)",
+    "    ld a2, 80(sp)",
+    "    ld a3, 88(sp)",
+    "    ld a4, 96(sp)",
+    "    ld a5, 104(sp)",
+    "    ld a6, 112(sp)",
+    "    ld a7, 120(sp)",
+    "    csrr sp, mscratch",
+    "2:  mret",
+    ".option pop",
 );

@@ -10,6 +10,7 @@ mod console;
 mod selftest;
 mod trap;
 mod uart;
+mod watchdog;
 
 use core::ptr::{read_volatile, write_volatile};
 
@@ -34,7 +35,7 @@ const GOLDFISH_RTC: usize = 0x0010_1000;
 const CLINT_MTIME: usize = 0x0200_bff8;
 /// Hart 0's timer compare register.
 const CLINT_MTIMECMP: usize = 0x0200_4000;
-/// `mie.MTIE`: the machine timer interrupt (only to wake `wfi`).
+/// `mie.MTIE`: the machine timer interrupt (the watchdog, and to wake `wfi`).
 const MIE_MTIE: usize = 1 << 7;
 /// `timebase-frequency` of the virt machine.
 const MTIME_HZ: u64 = 10_000_000;
@@ -65,6 +66,7 @@ extern "C" fn kiln_board_main() -> ! {
     // SAFETY: `kiln build` links an `AppManifest` under this name; it is
     // immutable data in the image.
     let manifest = unsafe { &kiln_app_manifest };
+    watchdog::arm(manifest.deadline_ms);
     kiln_runtime::start(&mut board, manifest)
 }
 
@@ -122,11 +124,15 @@ impl Clock for QemuVirt {
     }
 
     /// Sleeps in `wfi` until the deadline: the timer compare makes the
-    /// machine timer interrupt pending, which wakes `wfi` although
-    /// interrupts stay globally off (`mstatus.MIE = 0`), so no trap is taken.
+    /// machine timer interrupt pending, which wakes `wfi` while interrupts
+    /// are globally off (`mstatus.MIE = 0`), so no trap is taken. A sleep
+    /// ends early at the watchdog's deadline, which then stops the program.
     fn sleep_until(&mut self, deadline_ns: u64) {
         let ns_per_tick = 1_000_000_000 / MTIME_HZ;
-        let deadline = deadline_ns.div_ceil(ns_per_tick);
+        let deadline = deadline_ns
+            .div_ceil(ns_per_tick)
+            .min(watchdog::limit().unwrap_or(u64::MAX));
+        let interrupts = watchdog::disable_interrupts();
         // SAFETY: hart 0's mtimecmp (only hart 0 runs) and mie.MTIE; with
         // mstatus.MIE clear the pending interrupt only ends `wfi`.
         unsafe {
@@ -135,9 +141,9 @@ impl Clock for QemuVirt {
             while mtime() < deadline {
                 core::arch::asm!("wfi");
             }
-            core::arch::asm!("csrc mie, {}", in(reg) MIE_MTIE);
-            write_volatile(CLINT_MTIMECMP as *mut u64, u64::MAX);
         }
+        watchdog::restore();
+        watchdog::enable_interrupts(interrupts);
     }
 
     fn cycles(&mut self) -> Option<u64> {

@@ -10,6 +10,7 @@ mod console;
 mod selftest;
 mod trap;
 mod uart;
+mod watchdog;
 
 use core::arch::x86_64::{__cpuid, __cpuid_count, _rdtsc};
 
@@ -77,6 +78,16 @@ extern "C" fn kiln_board_main() -> ! {
     // SAFETY: `kiln build` links an `AppManifest` under this name; it is
     // immutable data in the image.
     let manifest = unsafe { &kiln_app_manifest };
+    if manifest.deadline_ms != 0 {
+        let tsc_hz = board.tsc_hz();
+        if !watchdog::arm(manifest.deadline_ms, tsc_hz) {
+            console::write(
+                Stream::Stderr,
+                b"kiln: error: cannot arm the watchdog: the CPU has no x2APIC\n",
+            );
+            exit(exit_status::LOAD_ERROR);
+        }
+    }
     kiln_runtime::start(&mut board, manifest)
 }
 

@@ -15,6 +15,9 @@ use crate::console;
 static IN_HANDLER: AtomicBool = AtomicBool::new(false);
 
 const VECTORS: usize = 32;
+/// IDT entries: the exceptions, then the watchdog's timer and the APIC's
+/// spurious vector (`watchdog.rs`).
+const IDT_ENTRIES: usize = VECTORS + 2;
 const TSS_SELECTOR: u16 = 0x18;
 const CODE_SELECTOR: u64 = 0x08;
 
@@ -24,10 +27,10 @@ struct Tss([u32; 26]);
 
 /// IDT gates, two quadwords each.
 #[repr(C, align(16))]
-struct Idt([u64; 2 * VECTORS]);
+struct Idt([u64; 2 * IDT_ENTRIES]);
 
 static mut TSS: Tss = Tss([0; 26]);
-static mut IDT: Idt = Idt([0; 2 * VECTORS]);
+static mut IDT: Idt = Idt([0; 2 * IDT_ENTRIES]);
 
 unsafe extern "C" {
     static mut kiln_gdt: [u64; 5];
@@ -58,18 +61,8 @@ pub fn install() {
                 | (((base >> 24) & 0xff) << 56),
         );
         gdt.add(4).write(base >> 32);
-        let idt = (&raw mut IDT).cast::<u64>();
         for vector in 0..VECTORS {
-            let handler = stubs + 16 * vector as u64;
-            // Present interrupt gate, DPL 0, IST1.
-            idt.add(2 * vector).write(
-                (handler & 0xffff)
-                    | (CODE_SELECTOR << 16)
-                    | (1 << 32)
-                    | (0x8e << 40)
-                    | (((handler >> 16) & 0xffff) << 48),
-            );
-            idt.add(2 * vector + 1).write(handler >> 32);
+            set_gate(vector, stubs + 16 * vector as u64);
         }
         let pointer: [u16; 5] = [
             (core::mem::size_of::<Idt>() - 1) as u16,
@@ -85,6 +78,25 @@ pub fn install() {
             pointer = in(reg) pointer.as_ptr(),
             options(nostack),
         );
+    }
+}
+
+/// Points IDT entry `vector` at `handler`: a present interrupt gate (IF
+/// cleared on entry), DPL 0, on the IST1 exception stack.
+pub fn set_gate(vector: usize, handler: u64) {
+    assert!(vector < IDT_ENTRIES, "IDT vector out of range");
+    // SAFETY: single core; the gate is written while its vector cannot be
+    // raised (at boot, or before the interrupt it serves is enabled).
+    unsafe {
+        let idt = (&raw mut IDT).cast::<u64>();
+        idt.add(2 * vector).write(
+            (handler & 0xffff)
+                | (CODE_SELECTOR << 16)
+                | (1 << 32)
+                | (0x8e << 40)
+                | (((handler >> 16) & 0xffff) << 48),
+        );
+        idt.add(2 * vector + 1).write(handler >> 32);
     }
 }
 

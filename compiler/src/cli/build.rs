@@ -1,5 +1,5 @@
 //! `kiln build IN.wasm --board B -o FIRMWARE [--format elf|bin] [--env K=V]...
-//! [--dir HOST::GUEST]... [-- ARGS...]`: one firmware image with the module,
+//! [--dir HOST::GUEST]... [--timeout SECONDS] [-- ARGS...]`: one firmware image with the module,
 //! the runtime and the board; arguments, environment and folders built in.
 
 use std::path::PathBuf;

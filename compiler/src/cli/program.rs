@@ -26,6 +26,10 @@ pub struct ProgramArgs {
     /// Report the time between the program's `bench.start` and `bench.end`.
     #[arg(long)]
     pub bench: bool,
+    /// Stop the program after this many seconds of wall-clock time: the
+    /// board's watchdog ends it with `kiln: trap: interrupted` and status 124.
+    #[arg(long, value_name = "SECONDS")]
+    pub timeout: Option<String>,
     #[command(flatten)]
     pub codegen: super::CodegenArgs,
     /// Arguments for the program.
@@ -42,11 +46,32 @@ pub struct Program {
     pub dirs: Vec<(String, String)>,
     pub bench: bool,
     pub args: Vec<String>,
+    /// The watchdog's deadline in milliseconds (0: none).
+    pub deadline_ms: u64,
+}
+
+/// Longest `--timeout`: about 115 days, far beyond any test or benchmark.
+const MAX_TIMEOUT_SECONDS: f64 = 1e7;
+
+/// Parses `--timeout SECONDS` into milliseconds (at least 1).
+pub fn parse_timeout(text: &str) -> Result<u64> {
+    match text.trim().parse::<f64>() {
+        Ok(s) if s.is_finite() && s > 0.0 && s <= MAX_TIMEOUT_SECONDS => {
+            Ok(((s * 1000.0).ceil() as u64).max(1))
+        }
+        _ => bail!(
+            "bad --timeout `{text}`: expected a number of seconds above 0 and at most {MAX_TIMEOUT_SECONDS}"
+        ),
+    }
 }
 
 impl Program {
     /// Checks the options and compiles the module for `board`.
     pub fn prepare(opts: &ProgramArgs, board: &Board) -> Result<Program> {
+        let deadline_ms = match &opts.timeout {
+            Some(t) => parse_timeout(t)?,
+            None => 0,
+        };
         let mut env = Vec::new();
         for e in &opts.env {
             let Some((k, v)) = e.split_once('=') else {
@@ -98,6 +123,7 @@ impl Program {
             dirs,
             bench: opts.bench,
             args: opts.args.clone(),
+            deadline_ms,
         })
     }
 
@@ -110,6 +136,7 @@ impl Program {
             m.flags |= kiln_runtime::abi::APP_FLAG_BENCH;
         }
         m.files = !self.dirs.is_empty();
+        m.deadline_ms = self.deadline_ms;
         if built_in || !board.is_host() {
             m.args.push(self.argv0.clone().into_bytes());
             m.args
