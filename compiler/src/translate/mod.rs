@@ -177,6 +177,13 @@ impl FuncTranslator<'_, '_> {
         if let Some(v) = self.hoisted.get(&(base, offset)) {
             return *v;
         }
+        // The builder puts a block into the layout with its first
+        // instruction: when a function starts with a hoisted load, the
+        // entry block (still the current one) is not there yet, and a
+        // cursor must not insert into a block outside the layout.
+        if !self.b.func.layout.is_block_inserted(self.entry) {
+            self.b.ensure_inserted_block();
+        }
         let mut pos = FuncCursor::new(self.b.func);
         match self.last_hoisted {
             Some(inst) => pos.goto_after_inst(inst),
