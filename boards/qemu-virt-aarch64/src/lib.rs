@@ -252,6 +252,13 @@ impl Board for QemuVirt {
     fn stdin_ready(&mut self) -> bool {
         self.stdin.ready()
     }
+
+    /// The UART is a serial console: a terminal, as `/dev/ttyS0` is for an
+    /// operating system on the same machine. Interactive programs (the
+    /// CPython REPL) prompt; a program's output is the same either way.
+    fn is_terminal(&mut self, fd: u32) -> bool {
+        fd <= 2
+    }
 }
 
 #[panic_handler]
