@@ -79,13 +79,25 @@ pub fn corpus() -> PathBuf {
     dir
 }
 
-/// Large programs fetched by the corpus's `fetch-programs.sh` (CPython).
+/// Large programs fetched by the corpus's `fetch-programs.sh` (CPython),
+/// into `$KILN_PROGRAMS` (default `~/.cache/kiln-corpus`). The folder is
+/// always given: by default the script would write into `$KILN_CORPUS`,
+/// which is shared and read-only.
 pub fn programs() -> PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
         let script = corpus().join("fetch-programs.sh");
+        let dest = std::env::var_os("KILN_PROGRAMS")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| {
+                let home = std::env::var_os("HOME")
+                    .map(PathBuf::from)
+                    .unwrap_or_else(std::env::temp_dir);
+                home.join(".cache/kiln-corpus")
+            });
         let out = Command::new("bash")
             .arg(&script)
+            .arg(&dest)
             .output()
             .expect("running fetch-programs.sh");
         assert!(
