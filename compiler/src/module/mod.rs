@@ -103,9 +103,12 @@ impl<'a> ModuleInfo<'a> {
         if let Err(rejection) = features::validate(wasm) {
             return Err(match rejection {
                 features::Rejection::Invalid(e) => {
+                    // One line: some of wasmparser's messages pretty-print
+                    // byte arrays over several lines.
+                    let message: Vec<&str> = e.message().split_whitespace().collect();
                     anyhow!(
                         "invalid module: {} (at offset {:#x})",
-                        e.message(),
+                        message.join(" "),
                         e.offset()
                     )
                 }
@@ -404,4 +407,25 @@ pub fn signature_id(ty: &FuncType) -> u64 {
     let params: Vec<u8> = ty.params().iter().map(|t| valtype_code(*t)).collect();
     let results: Vec<u8> = ty.results().iter().map(|t| valtype_code(*t)).collect();
     abi::signature_id(&params, &results)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Found by the `compile` fuzz target: a bad magic number gave a
+    /// message with the expected and actual bytes over nine lines.
+    #[test]
+    fn validation_errors_are_one_line() {
+        for bytes in [&b"\x09\0\0asm\x01\0\0\0"[..], b"\0asm\x02\0\0\0", b"\0as"] {
+            let Err(e) = ModuleInfo::parse(bytes) else {
+                panic!("{bytes:?} must be refused");
+            };
+            let message = format!("{e:#}");
+            assert!(
+                message.starts_with("invalid module: ") && !message.contains('\n'),
+                "{message:?}"
+            );
+        }
+    }
 }
