@@ -29,15 +29,43 @@ pub struct CodegenOptions {
     pub verify: bool,
     /// Extra ISA flags (`name` or `name=value`), e.g. `has_avx`.
     pub isa_flags: Vec<String>,
+    /// Kiln optimisations left out, from `KILN_DISABLE` (comma-separated
+    /// names from [`OPTIMIZATIONS`]), to measure what each one gives.
+    pub disable: Vec<String>,
 }
+
+/// The optimisations `KILN_DISABLE` can leave out (docs/performance.md).
+pub const OPTIMIZATIONS: &[&str] = &[
+    // Guard regions instead of explicit bounds checks on Linux targets.
+    "guard", // Inlining of small leaf functions into direct callers.
+    "inline", // Forwarding of known linear-memory contents in straight-line code.
+    "known",
+];
 
 impl Default for CodegenOptions {
     fn default() -> Self {
+        let disable = std::env::var("KILN_DISABLE")
+            .map(|v| {
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(String::from)
+                    .collect()
+            })
+            .unwrap_or_default();
         CodegenOptions {
             opt_level: "speed".to_string(),
             verify: false,
             isa_flags: Vec::new(),
+            disable,
         }
+    }
+}
+
+impl CodegenOptions {
+    /// Whether optimisation `name` (one of [`OPTIMIZATIONS`]) is on.
+    pub fn enabled(&self, name: &str) -> bool {
+        !self.disable.iter().any(|d| d == name)
     }
 }
 
@@ -62,6 +90,7 @@ pub struct Target {
     pub name: String,
     pub isa: Arc<dyn isa::TargetIsa>,
     pub bounds_checks: BoundsChecks,
+    pub options: CodegenOptions,
 }
 
 impl Target {
@@ -77,6 +106,16 @@ impl Target {
     }
 
     pub fn new(name: &str, options: &CodegenOptions) -> Result<Target> {
+        if let Some(bad) = options
+            .disable
+            .iter()
+            .find(|d| !OPTIMIZATIONS.contains(&d.as_str()))
+        {
+            bail!(
+                "KILN_DISABLE: unknown optimisation `{bad}`; known: {}",
+                OPTIMIZATIONS.join(", ")
+            );
+        }
         if !SUPPORTED.contains(&name) {
             bail!(
                 "unsupported target `{name}`; supported targets: {}",
@@ -136,7 +175,11 @@ impl Target {
         Ok(Target {
             name: name.to_string(),
             isa,
-            bounds_checks: bounds_checks(&triple),
+            bounds_checks: match options.enabled("guard") {
+                true => bounds_checks(&triple),
+                false => BoundsChecks::Explicit,
+            },
+            options: options.clone(),
         })
     }
 

@@ -70,6 +70,7 @@ impl CodegenArgs {
             opt_level: self.opt_level.clone(),
             verify: self.verify,
             isa_flags: self.isa_flags.clone(),
+            ..Default::default()
         }
     }
 }

@@ -60,6 +60,7 @@ pub fn emit_object(
         call_conv: isa.default_call_conv(),
         frontend_config: isa.frontend_config(),
         bounds_checks: target.bounds_checks,
+        forward_memory: target.options.enabled("known"),
     };
 
     // FuncId(i) = Wasm function i.
@@ -77,34 +78,65 @@ pub fn emit_object(
     }
 
     let timer = Timer::new();
-    // Defined functions, in parallel.
+    let translate = |fbc: &mut FunctionBuilderContext, index: u32| {
+        let body = &module.bodies[(index - module.num_imported_funcs) as usize];
+        translate::translate_function(&env, index, body, fbc)
+            .with_context(|| function_label(module, index))
+    };
+
+    // Small leaf functions are translated first: their bodies are inlined
+    // into direct callers (see translate/inline.rs).
+    let candidates = match target.options.enabled("inline") {
+        true => translate::inline::candidates(module),
+        false => vec![false; module.funcs.len()],
+    };
+    let inlined: Vec<Option<ir::Function>> = (0..module.funcs.len() as u32)
+        .into_par_iter()
+        .map_init(FunctionBuilderContext::new, |fbc, index| {
+            candidates[index as usize]
+                .then(|| translate(fbc, index))
+                .transpose()
+        })
+        .collect::<Result<_>>()?;
+    let inliner = translate::inline::Inliner { bodies: &inlined };
+    timer.lap("translate inline candidates (parallel)");
+
+    // Defined functions, in parallel, largest first so that no big
+    // function starts last and leaves the other cores idle at the end.
     let defined: Vec<u32> = (module.num_imported_funcs..module.funcs.len() as u32).collect();
+    let body_size = |index: u32| {
+        let r = module.bodies[(index - module.num_imported_funcs) as usize].range();
+        r.end - r.start
+    };
+    let mut order = defined.clone();
+    order.sort_by_key(|&i| std::cmp::Reverse(body_size(i)));
     let done = std::sync::atomic::AtomicUsize::new(0);
     let total = defined.len();
     let passes = std::sync::Mutex::new(PassStats::default());
     // `KILN_CLIF=N` prints function N's IR as translated (for compiler work).
     let dump_clif: Option<u32> = std::env::var("KILN_CLIF").ok().and_then(|v| v.parse().ok());
-    let compiled: Vec<Compiled> = defined
+    let mut compiled: Vec<(u32, Compiled)> = order
         .par_iter()
         .map_init(
             || (FunctionBuilderContext::new(), Context::new()),
             |(fbc, ctx), &index| {
                 let started = std::time::Instant::now();
-                let body = &module.bodies[(index - module.num_imported_funcs) as usize];
-                let func = translate::translate_function(&env, index, body, fbc)
-                    .with_context(|| function_label(module, index))?;
+                let func = match &inlined[index as usize] {
+                    Some(f) => f.clone(),
+                    None => translate(fbc, index)?,
+                };
                 let translated = started.elapsed();
                 if dump_clif == Some(index) {
                     eprintln!("{}", func.display());
                 }
-                let out = compile(ctx, func, &*isa, FuncId::from_u32(index))
+                let out = compile(ctx, func, &*isa, FuncId::from_u32(index), Some(&inliner))
                     .with_context(|| function_label(module, index));
                 if timer.enabled {
                     let times = cranelift_codegen::timing::take_current();
                     if let Ok(mut p) = passes.lock() {
                         p.record(
                             index,
-                            (body.range().end - body.range().start) as usize,
+                            body_size(index) as usize,
                             translated,
                             started.elapsed(),
                             &times,
@@ -115,10 +147,13 @@ pub fn emit_object(
                     done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1,
                     total,
                 );
-                out
+                out.map(|c| (index, c))
             },
         )
         .collect::<Result<_>>()?;
+    compiled.sort_unstable_by_key(|(index, _)| *index);
+    drop(inlined);
+    let compiled: Vec<Compiled> = compiled.into_iter().map(|(_, c)| c).collect();
     timer.lap("translate+codegen (parallel)");
     if let (true, Ok(p)) = (timer.enabled, passes.lock()) {
         p.print(module);
@@ -131,7 +166,7 @@ pub fn emit_object(
     // Import adapters.
     for i in 0..module.num_imported_funcs {
         let func = trampoline::import_adapter(&env, i, &mut fbc)?;
-        let c = compile(&mut ctx, func, &*isa, ids[i as usize])?;
+        let c = compile(&mut ctx, func, &*isa, ids[i as usize], None)?;
         funcs.push(define(&mut object, ids[i as usize], &c, &mut stats)?);
     }
     for (index, c) in defined.iter().zip(&compiled) {
@@ -157,7 +192,7 @@ pub fn emit_object(
             &sig,
         )?;
         let func = trampoline::export_trampoline(&env, export.index, &mut fbc)?;
-        let c = compile(&mut ctx, func, &*isa, id)?;
+        let c = compile(&mut ctx, func, &*isa, id, None)?;
         define(&mut object, id, &c, &mut stats)?;
         trampolines.insert(export.index, id);
     }
@@ -205,9 +240,14 @@ fn compile(
     func: ir::Function,
     isa: &dyn cranelift_codegen::isa::TargetIsa,
     id: FuncId,
+    inliner: Option<&translate::inline::Inliner<'_>>,
 ) -> Result<Compiled> {
     ctx.clear();
     ctx.func = func;
+    if let Some(inliner) = inliner {
+        ctx.inline(inliner)
+            .map_err(|e| anyhow!("Cranelift failed to inline: {e:?}"))?;
+    }
     let code = ctx
         .compile(isa, &mut ControlPlane::default())
         .map_err(|e| anyhow!("Cranelift failed: {:?}", e.inner))?;

@@ -23,6 +23,8 @@ impl FuncTranslator<'_, '_> {
         args: &[Value],
         returns: Returns,
     ) -> Option<Value> {
+        // Bulk memory, memory.grow and friends change what memory holds.
+        self.known.clear();
         let mut sig = Signature::new(self.env.call_conv);
         sig.params.push(AbiParam::new(POINTER));
         let mut call_args = vec![self.vmctx];

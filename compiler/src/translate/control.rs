@@ -130,6 +130,7 @@ impl FuncTranslator<'_, '_> {
                 let height = self.stack.len() - params.len();
                 self.stack.truncate(height);
                 self.b.switch_to_block(header);
+                self.known.clear();
                 self.stack.extend_from_slice(self.b.block_params(header));
                 self.control.push(Frame {
                     kind: FrameKind::Loop { header },
@@ -281,6 +282,7 @@ impl FuncTranslator<'_, '_> {
         let height = frame.height;
         self.stack.truncate(height);
         self.b.switch_to_block(else_block);
+        self.known.clear();
         self.stack
             .extend_from_slice(self.b.block_params(else_block));
         self.reachable = true;
@@ -306,6 +308,7 @@ impl FuncTranslator<'_, '_> {
         self.stack.truncate(frame.height);
         if frame.dest_reached {
             self.b.switch_to_block(frame.dest);
+            self.known.clear();
             self.b.seal_block(frame.dest);
             self.stack
                 .extend_from_slice(self.b.block_params(frame.dest));

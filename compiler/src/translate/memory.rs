@@ -22,6 +22,75 @@ enum Widen {
     Unsigned,
 }
 
+/// What a load reads: (access type, result type, [`Widen`]).
+type Kind = (Type, Type, u8);
+
+/// Contents of linear memory known at the current point of straight-line
+/// code: the value at `index + offset` for an SSA value `index`, from an
+/// earlier load of the same kind or a store of the full width.
+///
+/// This adds what Cranelift's alias analysis cannot see: it treats all of
+/// linear memory as one region, so any store hides every earlier value,
+/// while here a store only hides what it may overlap. Two accesses through
+/// the same index value at byte ranges that do not overlap never alias
+/// (the effective address is `index + offset` without wrapping), which is
+/// how code built at -O0 reads and writes its stack frame. Anything else
+/// may alias: a store through another index forgets everything, as do
+/// calls (the callee, a host function or `memory.grow` may write memory)
+/// and control-flow joins. A forwarded load cannot trap, since the access
+/// it repeats did not.
+#[derive(Default)]
+pub(crate) struct KnownMemory {
+    entries: Vec<Known>,
+}
+
+struct Known {
+    index: Value,
+    offset: u64,
+    size: u32,
+    kind: Kind,
+    value: Value,
+}
+
+/// Beyond this many remembered values the oldest are forgotten.
+const MAX_KNOWN: usize = 32;
+
+impl KnownMemory {
+    fn find(&self, index: Value, offset: u64, kind: Kind) -> Option<Value> {
+        self.entries
+            .iter()
+            .rev()
+            .find(|e| e.index == index && e.offset == offset && e.kind == kind)
+            .map(|e| e.value)
+    }
+
+    fn insert(&mut self, index: Value, offset: u64, kind: Kind, value: Value) {
+        if self.entries.len() >= MAX_KNOWN {
+            self.entries.remove(0);
+        }
+        self.entries.push(Known {
+            index,
+            offset,
+            size: kind.0.bytes(),
+            kind,
+            value,
+        });
+    }
+
+    /// A store of `size` bytes at `index + offset`: forgets what it may overwrite.
+    fn store(&mut self, index: Value, offset: u64, size: u32) {
+        let end = offset + u64::from(size);
+        self.entries.retain(|e| {
+            e.index == index && (e.offset + u64::from(e.size) <= offset || end <= e.offset)
+        });
+    }
+
+    /// Forgets everything (a call, a join, a bulk-memory operation).
+    pub(crate) fn clear(&mut self) {
+        self.entries.clear();
+    }
+}
+
 impl FuncTranslator<'_, '_> {
     /// `vmctx.memory`: never changes during an instance's life.
     fn memory_pointer(&mut self) -> Value {
@@ -83,6 +152,12 @@ impl FuncTranslator<'_, '_> {
 
     fn load(&mut self, memarg: &MemArg, access: Type, result: Type, widen: Widen) {
         let addr = self.pop();
+        let kind = (access, result, widen as u8);
+        if let Some(v) = self.known.find(addr, memarg.offset, kind) {
+            self.push(v);
+            return;
+        }
+        let forward = self.env.forward_memory;
         let (p, offset, flags) = self.heap_address(addr, memarg.offset, access.bytes());
         let v = match widen {
             Widen::None => self.b.ins().load(result, flags, p, offset),
@@ -97,6 +172,9 @@ impl FuncTranslator<'_, '_> {
                 _ => self.b.ins().uload32(flags, p, offset),
             },
         };
+        if forward {
+            self.known.insert(addr, memarg.offset, kind, v);
+        }
         self.push(v);
     }
 
@@ -105,8 +183,13 @@ impl FuncTranslator<'_, '_> {
         let addr = self.pop();
         let (p, offset, flags) = self.heap_address(addr, memarg.offset, access.bytes());
         let value_type = self.b.func.dfg.value_type(value);
+        self.known.store(addr, memarg.offset, access.bytes());
         if access == value_type {
             self.b.ins().store(flags, value, p, offset);
+            if self.env.forward_memory {
+                let kind = (access, access, Widen::None as u8);
+                self.known.insert(addr, memarg.offset, kind, value);
+            }
         } else {
             match access.bytes() {
                 1 => self.b.ins().istore8(flags, value, p, offset),

@@ -11,6 +11,7 @@ mod builtins;
 mod calls;
 mod control;
 pub mod environ;
+pub mod inline;
 mod memory;
 mod numeric;
 mod reference;
@@ -37,6 +38,8 @@ pub struct ModuleEnv<'m> {
     pub call_conv: CallConv,
     pub frontend_config: TargetFrontendConfig,
     pub bounds_checks: BoundsChecks,
+    /// Forward known linear-memory contents (see `memory::KnownMemory`).
+    pub forward_memory: bool,
 }
 
 /// External name namespace of Wasm functions (index = function index).
@@ -89,6 +92,7 @@ pub fn translate_function(
         entry,
         last_hoisted: None,
         hoisted: HashMap::new(),
+        known: memory::KnownMemory::default(),
         stack: Vec::new(),
         control: Vec::new(),
         reachable: true,
@@ -152,6 +156,8 @@ pub(crate) struct FuncTranslator<'m, 'f> {
     last_hoisted: Option<ir::Inst>,
     /// Values loaded in the entry block, by (base, offset).
     hoisted: HashMap<(Value, i32), Value>,
+    /// Linear-memory contents known in the current straight-line code.
+    pub known: memory::KnownMemory,
     /// The Wasm operand stack.
     pub stack: Vec<Value>,
     pub control: Vec<Frame>,
