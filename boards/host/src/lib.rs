@@ -13,8 +13,8 @@ mod console;
 mod fault;
 mod fs;
 mod syscall;
-mod watchdog;
 mod vm;
+mod watchdog;
 
 extern crate alloc;
 
