@@ -1,0 +1,115 @@
+//! Generating modules: wasm-smith configured to what Kiln compiles, with
+//! limits that keep both engines deterministic and small, and the memory-hash
+//! export appended so that the final contents of memory can be compared.
+
+use arbitrary::{Result, Unstructured};
+use wasm_smith::{Config, Module};
+
+/// Largest memory a generated module may declare (and grow to): 16 pages.
+/// Every memory declares a maximum, so `memory.grow` fails the same way in
+/// both engines (by the limit, never by running out of host memory).
+pub const MAX_MEMORY_BYTES: u64 = 16 * 65536;
+
+/// Fuel that `ensure_termination` gives a module: loop iterations and calls
+/// in total, over every export call; exhausted fuel traps (`unreachable`).
+pub const FUEL: u32 = 20_000;
+
+/// A wasm-smith configuration limited to Kiln's feature set: MVP, mutable
+/// globals, sign extension, non-trapping float-to-int, multi-value, bulk
+/// memory and reference types. Sizes come from `u`.
+pub fn kiln_config(u: &mut Unstructured<'_>) -> Result<Config> {
+    let mut c = Config {
+        // Wasm 2.0 without SIMD.
+        bulk_memory_enabled: true,
+        reference_types_enabled: true,
+        multi_value_enabled: true,
+        saturating_float_to_int_enabled: true,
+        sign_extension_ops_enabled: true,
+        simd_enabled: false,
+        relaxed_simd_enabled: false,
+        threads_enabled: false,
+        tail_call_enabled: false,
+        exceptions_enabled: false,
+        gc_enabled: false,
+        memory64_enabled: false,
+        extended_const_enabled: false,
+        wide_arithmetic_enabled: false,
+        custom_page_sizes_enabled: false,
+        compact_imports_enabled: false,
+        shared_everything_threads_enabled: false,
+        custom_descriptors_enabled: false,
+        max_memories: 1,
+        ..Config::default()
+    };
+    c.max_types = u.int_in_range(1..=30)?;
+    c.max_funcs = u.int_in_range(1..=30)?;
+    c.max_globals = u.int_in_range(0..=20)?;
+    c.max_tables = u.int_in_range(0..=3)?;
+    c.max_table_elements = u.int_in_range(0..=200)?;
+    c.max_elements = u.int_in_range(0..=50)?;
+    c.max_element_segments = u.int_in_range(0..=10)?;
+    c.max_data_segments = u.int_in_range(0..=10)?;
+    c.max_instructions = u.int_in_range(1..=400)?;
+    c.max_nesting_depth = u.int_in_range(1..=12)?;
+    c.max_memory32_bytes = MAX_MEMORY_BYTES;
+    c.min_uleb_size = u.int_in_range(1..=5)?;
+    c.allow_floats = u.ratio(7, 8)?;
+    c.disallow_traps = u.ratio(1, 4)?;
+    Ok(c)
+}
+
+/// A configuration for the differential target: Kiln's features, no
+/// imports (the firmware links none), every item exported (so results,
+/// globals and memory are observable), maxima declared, NaNs canonical.
+pub fn differential_config(u: &mut Unstructured<'_>) -> Result<Config> {
+    let mut c = kiln_config(u)?;
+    c.max_imports = 0;
+    c.export_everything = true;
+    c.canonicalize_nans = true;
+    c.memory_max_size_required = true;
+    c.table_max_size_required = true;
+    Ok(c)
+}
+
+/// A module for the differential target, terminating (fuel) and with the
+/// memory-hash export; `None` if wasm-smith could not make one from `u`.
+pub fn differential_module(u: &mut Unstructured<'_>) -> Option<Vec<u8>> {
+    let config = differential_config(u).ok()?;
+    let mut module = Module::new(config, u).ok()?;
+    module.ensure_termination(FUEL).ok()?;
+    add_memory_hash(&module.to_bytes())
+}
+
+/// Appends an exported function that hashes memory 0 (FNV-1a over 8-byte
+/// words, then the length), if the module has a memory. Defined functions
+/// and types are appended after the existing ones, so no index moves.
+pub fn add_memory_hash(wasm: &[u8]) -> Option<Vec<u8>> {
+    let has_memory = wasmparser::Parser::new(0).parse_all(wasm).any(|p| {
+        matches!(
+            p,
+            Ok(wasmparser::Payload::MemorySection(s)) if s.count() > 0
+        )
+    });
+    if !has_memory {
+        return Some(wasm.to_vec());
+    }
+    let text = wasmprinter::print_bytes(wasm).ok()?;
+    let body = text.trim_end().strip_suffix(')')?;
+    let hash = format!(
+        r#"
+  (func (export "{MEMORY_HASH}") (result i64) (local $i i32) (local $n i32) (local $h i64)
+    (local.set $n (i32.shl (memory.size) (i32.const 16)))
+    (local.set $h (i64.const 0xcbf29ce484222325))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $h (i64.mul (i64.xor (local.get $h) (i64.load (local.get $i)))
+                               (i64.const 0x100000001b3)))
+        (local.set $i (i32.add (local.get $i) (i32.const 8)))
+        (br $next)))
+    (i64.xor (local.get $h) (i64.extend_i32_u (local.get $n))))
+)"#,
+        MEMORY_HASH = crate::MEMORY_HASH_EXPORT
+    );
+    wat::parse_str(format!("{body}{hash}")).ok()
+}

@@ -1,0 +1,109 @@
+//! Kiln's side of the differential target: the recorded run, written as a
+//! spec-test script, goes through `kiln_compiler::wast::run_file` (compile,
+//! link one host-board firmware, run it once) and every failure it reports
+//! is a divergence, except the one ambiguity the reference cannot resolve
+//! (see [`crate::oracle::Outcome::Trap`]).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use kiln_compiler::CodegenOptions;
+use kiln_compiler::board::{self, Board};
+use kiln_runtime::abi::TrapKind;
+
+use crate::oracle::Step;
+
+/// How long one firmware may run. Generated modules are small and have
+/// fuel; hitting this means Kiln hangs where wasmi finished.
+const TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Runs scripts through Kiln on the host board.
+pub struct Kiln {
+    board: Board,
+    codegen: CodegenOptions,
+    work: PathBuf,
+    cache: PathBuf,
+}
+
+/// A difference between Kiln and the reference.
+pub struct Divergence {
+    /// The script that shows it.
+    pub script: String,
+    /// What Kiln reported, one line per failed step.
+    pub failures: Vec<String>,
+}
+
+impl Kiln {
+    /// `work` is a private folder for scripts; `cache` must be the folder
+    /// `KILN_CACHE_DIR` names (emptied after every run so it does not grow).
+    pub fn new(work: &Path, cache: &Path) -> Result<Kiln> {
+        let board = board::find("host")?;
+        // Build the board library now, not inside the first run's timing.
+        board::library::ensure_built(&board).context("building the host board library")?;
+        std::fs::create_dir_all(work)?;
+        std::fs::create_dir_all(cache)?;
+        Ok(Kiln {
+            board,
+            codegen: CodegenOptions::default(),
+            work: work.to_path_buf(),
+            cache: cache.to_path_buf(),
+        })
+    }
+
+    /// Runs `script` (written by [`crate::script::write`] for `steps`, with
+    /// `lines` mapping its lines to steps). `Ok(None)` when Kiln agrees.
+    pub fn check(
+        &self,
+        script: &str,
+        steps: &[Step],
+        lines: &[Option<usize>],
+    ) -> Result<Option<Divergence>> {
+        let path = self.work.join("case.wast");
+        std::fs::write(&path, script)?;
+        let report = kiln_compiler::wast::run_file(&path, &self.board, &self.codegen, TIMEOUT);
+        self.empty_cache();
+        let report = report?;
+        let failures: Vec<String> = report
+            .failures
+            .into_iter()
+            .filter(|f| !tolerated(f, steps, lines))
+            .collect();
+        Ok((!failures.is_empty()).then(|| Divergence {
+            script: script.to_string(),
+            failures,
+        }))
+    }
+
+    fn empty_cache(&self) {
+        if let Ok(entries) = std::fs::read_dir(&self.cache) {
+            for e in entries.flatten() {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
+}
+
+/// A failure `FILE:LINE: expected trap "A", got trap: B` where the step
+/// accepts B as well.
+fn tolerated(failure: &str, steps: &[Step], lines: &[Option<usize>]) -> bool {
+    let mut parts = failure.splitn(3, ':');
+    let (_, Some(line), Some(message)) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    let Some(step) = line
+        .trim()
+        .parse::<usize>()
+        .ok()
+        .and_then(|l| lines.get(l.checked_sub(1)?).copied().flatten())
+        .and_then(|i| steps.get(i))
+    else {
+        return false;
+    };
+    let Some((_, got)) = message.split_once("got trap: ") else {
+        return false;
+    };
+    crate::script::accepted_traps(step)
+        .iter()
+        .any(|k: &TrapKind| k.message() == got.trim())
+}

@@ -1,0 +1,192 @@
+//! The reference: runs a module in wasmi and records, in order, what each
+//! exported function returns (or how it traps) for deterministic arguments,
+//! then the memory hash and every exported global. The record is what Kiln
+//! must reproduce.
+
+use arbitrary::Unstructured;
+use kiln_runtime::abi::TrapKind;
+use wasmi::errors::{ErrorKind, InstantiationError};
+use wasmi::{Config, Engine, Linker, Module, Store, TrapCode, Val, ValType};
+
+/// A value as the script states it: a number's bits, or a reference that is
+/// compared only for being null.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Value {
+    I32(u32),
+    I64(u64),
+    F32(u32),
+    F64(u64),
+    /// A reference of type funcref (`true`) or externref; `null` or not.
+    Ref {
+        func: bool,
+        null: bool,
+    },
+}
+
+/// How a call ended in the reference.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Outcome {
+    Return(Vec<Value>),
+    /// A trap; the kinds Kiln may report for it (wasmi reports an index past
+    /// the end of a table the same way for `call_indirect`, where the spec
+    /// says "undefined element", and for `table.get`).
+    Trap(Vec<TrapKind>),
+}
+
+/// One step of the record.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Step {
+    /// Instantiation (segments, start function) trapped with one of these.
+    InstantiationTrap(Vec<TrapKind>),
+    Invoke {
+        export: String,
+        args: Vec<Value>,
+        outcome: Outcome,
+    },
+    /// The exported global `export` holds this value at the end.
+    Global { export: String, value: Value },
+}
+
+/// Calls deeper than this end the record (wasmi's and Kiln's stack limits
+/// differ, so only calls within both are compared).
+const MAX_RECURSION: usize = 300;
+/// Safety net besides the module's own fuel.
+const WASMI_FUEL: u64 = 200_000_000;
+
+/// Runs `wasm` in wasmi. Arguments come from `u`. `None` when the module
+/// cannot be compared at all (wasmi refuses it, or fails for a reason that
+/// is not a Wasm trap).
+pub fn record(wasm: &[u8], u: &mut Unstructured<'_>) -> Option<Vec<Step>> {
+    let mut config = Config::default();
+    config
+        .set_max_recursion_depth(MAX_RECURSION)
+        .consume_fuel(true);
+    let engine = Engine::new(&config);
+    let module = Module::new(&engine, wasm).ok()?;
+    let mut store = Store::new(&engine, ());
+    store.set_fuel(WASMI_FUEL).ok()?;
+    let linker = Linker::<()>::new(&engine);
+    let instance = match linker.instantiate_and_start(&mut store, &module) {
+        Ok(instance) => instance,
+        Err(e) => return Some(vec![Step::InstantiationTrap(instantiation_trap(&e)?)]),
+    };
+
+    let mut steps = Vec::new();
+    let exports: Vec<(String, wasmi::Extern)> = instance
+        .exports(&store)
+        .map(|e| (e.name().to_string(), e.into_extern()))
+        .collect();
+    for (name, ext) in &exports {
+        if name == crate::MEMORY_HASH_EXPORT {
+            continue;
+        }
+        let Some(func) = ext.into_func() else {
+            continue;
+        };
+        let ty = func.ty(&store);
+        let args: Vec<Val> = ty.params().iter().map(|t| argument(*t, u)).collect();
+        let mut results: Vec<Val> = ty
+            .results()
+            .iter()
+            .map(|t| Val::default_for_ty(*t))
+            .collect();
+        let outcome = match func.call(&mut store, &args, &mut results) {
+            Ok(()) => Outcome::Return(results.iter().map(value).collect::<Option<_>>()?),
+            Err(e) => match e.as_trap_code() {
+                // Beyond this point the engines' limits, not Wasm, decide:
+                // stop comparing (the steps so far still count).
+                Some(TrapCode::StackOverflow | TrapCode::OutOfFuel) | None => return Some(steps),
+                Some(code) => Outcome::Trap(trap_kinds(code)?),
+            },
+        };
+        steps.push(Step::Invoke {
+            export: name.clone(),
+            args: args.iter().map(value).collect::<Option<_>>()?,
+            outcome,
+        });
+    }
+    if let Some(hash) = instance.get_func(&store, crate::MEMORY_HASH_EXPORT) {
+        let mut result = [Val::I64(0)];
+        hash.call(&mut store, &[], &mut result).ok()?;
+        steps.push(Step::Invoke {
+            export: crate::MEMORY_HASH_EXPORT.to_string(),
+            args: Vec::new(),
+            outcome: Outcome::Return(vec![value(&result[0])?]),
+        });
+    }
+    for (name, ext) in &exports {
+        if let Some(global) = ext.into_global() {
+            steps.push(Step::Global {
+                export: name.clone(),
+                value: value(&global.get(&store))?,
+            });
+        }
+    }
+    Some(steps)
+}
+
+/// A deterministic argument of type `ty` from the fuzzer's bytes. Float
+/// NaNs are replaced by the canonical NaN: generated modules canonicalise
+/// the NaNs they make, so every NaN bit pattern stays comparable.
+fn argument(ty: ValType, u: &mut Unstructured<'_>) -> Val {
+    match ty {
+        ValType::I32 => Val::I32(u.arbitrary().unwrap_or(0)),
+        ValType::I64 => Val::I64(u.arbitrary().unwrap_or(0)),
+        ValType::F32 => {
+            let f: f32 = u.arbitrary().unwrap_or(0.0);
+            Val::F32(if f.is_nan() { f32::NAN } else { f }.into())
+        }
+        ValType::F64 => {
+            let f: f64 = u.arbitrary().unwrap_or(0.0);
+            Val::F64(if f.is_nan() { f64::NAN } else { f }.into())
+        }
+        other => Val::default_for_ty(other),
+    }
+}
+
+fn value(v: &Val) -> Option<Value> {
+    Some(match v {
+        Val::I32(x) => Value::I32(*x as u32),
+        Val::I64(x) => Value::I64(*x as u64),
+        Val::F32(x) => Value::F32(x.to_bits()),
+        Val::F64(x) => Value::F64(x.to_bits()),
+        Val::FuncRef(r) => Value::Ref {
+            func: true,
+            null: r.is_null(),
+        },
+        Val::ExternRef(r) => Value::Ref {
+            func: false,
+            null: r.is_null(),
+        },
+        Val::V128(_) => return None,
+    })
+}
+
+/// Kiln's trap kinds for a wasmi trap code; `None` for codes that are not
+/// Wasm traps.
+fn trap_kinds(code: TrapCode) -> Option<Vec<TrapKind>> {
+    Some(match code {
+        TrapCode::UnreachableCodeReached => vec![TrapKind::Unreachable],
+        TrapCode::MemoryOutOfBounds => vec![TrapKind::MemoryOutOfBounds],
+        TrapCode::TableOutOfBounds => vec![TrapKind::TableOutOfBounds, TrapKind::UndefinedElement],
+        TrapCode::IndirectCallToNull => vec![TrapKind::UninitializedElement],
+        TrapCode::IntegerDivisionByZero => vec![TrapKind::IntegerDivideByZero],
+        TrapCode::IntegerOverflow => vec![TrapKind::IntegerOverflow],
+        TrapCode::BadConversionToInteger => vec![TrapKind::InvalidConversionToInteger],
+        TrapCode::BadSignature => vec![TrapKind::IndirectCallTypeMismatch],
+        _ => return None,
+    })
+}
+
+/// The trap of a failed instantiation: segments that do not fit, or a
+/// start function that trapped. `None` for failures that are not traps.
+fn instantiation_trap(e: &wasmi::Error) -> Option<Vec<TrapKind>> {
+    if let ErrorKind::Instantiation(InstantiationError::ElementSegmentDoesNotFit { .. }) = e.kind()
+    {
+        return Some(vec![TrapKind::TableOutOfBounds]);
+    }
+    match e.as_trap_code()? {
+        TrapCode::StackOverflow | TrapCode::OutOfFuel => None,
+        code => trap_kinds(code),
+    }
+}
