@@ -10,6 +10,7 @@
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use arbitrary::Unstructured;
 use kiln_fuzz::harness::Kiln;
@@ -28,6 +29,12 @@ fn kiln() -> &'static Kiln {
     })
 }
 
+/// Inputs seen, modules generated, and runs through Kiln: printed every
+/// 200 runs, so a report can say how many cases really reached Kiln.
+static INPUTS: AtomicU64 = AtomicU64::new(0);
+static MODULES: AtomicU64 = AtomicU64::new(0);
+static RUNS: AtomicU64 = AtomicU64::new(0);
+
 fuzz_target!(
     init: {
         let base = std::env::temp_dir().join(format!("kiln-fuzz-{}", std::process::id()));
@@ -37,12 +44,22 @@ fuzz_target!(
     },
     |data: &[u8]| {
         let mut u = Unstructured::new(data);
+        INPUTS.fetch_add(1, Ordering::Relaxed);
         let Some(wasm) = generate::differential_module(&mut u) else {
             return;
         };
+        MODULES.fetch_add(1, Ordering::Relaxed);
         let Some(steps) = oracle::record(&wasm, &mut u) else {
             return;
         };
+        let runs = RUNS.fetch_add(1, Ordering::Relaxed) + 1;
+        if runs % 200 == 0 {
+            eprintln!(
+                "kiln-fuzz: {} inputs, {} modules, {runs} runs through Kiln",
+                INPUTS.load(Ordering::Relaxed),
+                MODULES.load(Ordering::Relaxed)
+            );
+        }
         let (text, lines) = script::write(&wasm, &steps);
         // To reproduce a crash outside the fuzzer: the module and its script.
         if let Some(dir) = std::env::var_os("KILN_FUZZ_DUMP") {

@@ -189,6 +189,9 @@ pub fn seal(elf_bytes: &mut [u8]) -> Result<()> {
         (offset as usize, at, sections)
     };
     let seal_offset = digest_offset - offset_of!(ImageSeal, digest);
+    if seal_offset + size_of::<ImageSeal>() > elf_bytes.len() {
+        bail!("the app manifest lies outside the linked firmware file");
+    }
     let put = |bytes: &mut [u8], at: usize, value: u64| {
         bytes[at..at + 8].copy_from_slice(&value.to_le_bytes());
     };
