@@ -1,6 +1,6 @@
 //! Kiln's side of the differential target: the recorded run, written as a
 //! spec-test script, goes through `kiln_compiler::wast::run_file` (compile,
-//! link one host-board firmware, run it once) and every failure it reports
+//! link one firmware for the board, run it once) and every failure it reports
 //! is a divergence, except the one ambiguity the reference cannot resolve
 //! (see [`crate::oracle::Outcome::Trap`]).
 
@@ -18,9 +18,9 @@ use crate::oracle::Step;
 /// fuel; hitting this means Kiln hangs where wasmi finished.
 const TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Runs scripts through Kiln on the host board.
+/// Runs scripts through Kiln on a set of boards.
 pub struct Kiln {
-    board: Board,
+    boards: Vec<Board>,
     codegen: CodegenOptions,
     work: PathBuf,
     cache: PathBuf,
@@ -35,33 +35,47 @@ pub struct Divergence {
 }
 
 impl Kiln {
-    /// `work` is a private folder for scripts; `cache` must be the folder
-    /// `KILN_CACHE_DIR` names (emptied after every run so it does not grow).
-    pub fn new(work: &Path, cache: &Path) -> Result<Kiln> {
-        let board = board::find("host")?;
-        // Build the board library now, not inside the first run's timing.
-        board::library::ensure_built(&board).context("building the host board library")?;
+    /// `boards` are the boards to run on (names); `work` is a private
+    /// folder for scripts; `cache` must be the folder `KILN_CACHE_DIR` names
+    /// (emptied after every run so it does not grow).
+    pub fn new(boards: &[&str], work: &Path, cache: &Path) -> Result<Kiln> {
+        let mut found = Vec::new();
+        for name in boards {
+            let board = board::find(name)?;
+            // Build the board library now, not inside the first run's timing.
+            board::library::ensure_built(&board)
+                .with_context(|| format!("building the {name} board library"))?;
+            found.push(board);
+        }
         std::fs::create_dir_all(work)?;
         std::fs::create_dir_all(cache)?;
         Ok(Kiln {
-            board,
+            boards: found,
             codegen: CodegenOptions::default(),
             work: work.to_path_buf(),
             cache: cache.to_path_buf(),
         })
     }
 
+    /// The boards, in the order given to [`Kiln::new`].
+    pub fn boards(&self) -> impl Iterator<Item = &str> {
+        self.boards.iter().map(|b| b.name.as_str())
+    }
+
     /// Runs `script` (written by [`crate::script::write`] for `steps`, with
-    /// `lines` mapping its lines to steps). `Ok(None)` when Kiln agrees.
+    /// `lines` mapping its lines to steps) on board number `board`.
+    /// `Ok(None)` when Kiln agrees.
     pub fn check(
         &self,
+        board: usize,
         script: &str,
         steps: &[Step],
         lines: &[Option<usize>],
     ) -> Result<Option<Divergence>> {
         let path = self.work.join("case.wast");
         std::fs::write(&path, script)?;
-        let report = kiln_compiler::wast::run_file(&path, &self.board, &self.codegen, TIMEOUT);
+        let board = &self.boards[board % self.boards.len()];
+        let report = kiln_compiler::wast::run_file(&path, board, &self.codegen, TIMEOUT);
         self.empty_cache();
         let report = report?;
         let failures: Vec<String> = report
