@@ -57,7 +57,7 @@ unsafe extern "C" fn memory_copy(vmctx: *mut VmCtx, dst: u64, src: u64, len: u64
         let bytes = instance.memory().ok_or(())?.bytes();
         let s = range(src, len, bytes.len())?;
         range(dst, len, bytes.len())?;
-        bytes.copy_within(s, dst as usize);
+        crate::memory::copy_within(bytes, s.start, dst as usize, s.len());
         Ok(())
     })())
 }

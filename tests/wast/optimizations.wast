@@ -193,3 +193,47 @@
 (assert_return (invoke "size") (i32.const 3))
 (assert_return (invoke "load" (i32.const 196604)) (i32.const 0))
 (assert_trap (invoke "load" (i32.const 196605)) "out of bounds memory access")
+
+;; -- memory.copy in both directions, overlapping at any distance -------------
+(module
+  (memory 1)
+  ;; Fills [0, 4096) with a pattern.
+  (func $fill (local $i i32)
+    (loop $l
+      (i32.store8 (local.get $i) (i32.add (i32.mul (local.get $i) (i32.const 7)) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (i32.const 4096)))))
+  ;; Moves [src, src+len) to dst one byte at a time, as memmove does.
+  (func $reference (param $dst i32) (param $src i32) (param $len i32) (local $i i32)
+    (if (i32.le_u (local.get $dst) (local.get $src))
+      (then (loop $f (if (i32.lt_u (local.get $i) (local.get $len)) (then
+        (i32.store8 (i32.add (local.get $dst) (local.get $i)) (i32.load8_u (i32.add (local.get $src) (local.get $i))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1))) (br $f)))))
+      (else (local.set $i (local.get $len)) (loop $b (if (i32.gt_u (local.get $i) (i32.const 0)) (then
+        (local.set $i (i32.sub (local.get $i) (i32.const 1)))
+        (i32.store8 (i32.add (local.get $dst) (local.get $i)) (i32.load8_u (i32.add (local.get $src) (local.get $i))))
+        (br $b)))))))
+  (func $sum (result i32) (local $i i32) (local $s i32)
+    (loop $l
+      (local.set $s (i32.add (i32.mul (local.get $s) (i32.const 31)) (i32.load8_u (local.get $i))))
+      (br_if $l (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (i32.const 4096))))
+    (local.get $s))
+  ;; 1 when memory.copy and the byte loop leave the same memory.
+  (func (export "same") (param $dst i32) (param $src i32) (param $len i32) (result i32) (local $a i32)
+    (call $fill) (call $reference (local.get $dst) (local.get $src) (local.get $len))
+    (local.set $a (call $sum))
+    (call $fill) (memory.copy (local.get $dst) (local.get $src) (local.get $len))
+    (i32.eq (local.get $a) (call $sum)))
+)
+(assert_return (invoke "same" (i32.const 1001) (i32.const 1000) (i32.const 100)) (i32.const 1))
+(assert_return (invoke "same" (i32.const 1000) (i32.const 1001) (i32.const 100)) (i32.const 1))
+(assert_return (invoke "same" (i32.const 1017) (i32.const 1000) (i32.const 1000)) (i32.const 1))
+(assert_return (invoke "same" (i32.const 1000) (i32.const 1017) (i32.const 1000)) (i32.const 1))
+(assert_return (invoke "same" (i32.const 1033) (i32.const 1000) (i32.const 37)) (i32.const 1))
+(assert_return (invoke "same" (i32.const 1000) (i32.const 1033) (i32.const 37)) (i32.const 1))
+(assert_return (invoke "same" (i32.const 1008) (i32.const 1000) (i32.const 2000)) (i32.const 1))
+(assert_return (invoke "same" (i32.const 1000) (i32.const 1008) (i32.const 2000)) (i32.const 1))
+(assert_return (invoke "same" (i32.const 1500) (i32.const 1000) (i32.const 300)) (i32.const 1))
+(assert_return (invoke "same" (i32.const 1000) (i32.const 1500) (i32.const 300)) (i32.const 1))
+(assert_return (invoke "same" (i32.const 1000) (i32.const 1000) (i32.const 300)) (i32.const 1))
+(assert_return (invoke "same" (i32.const 1031) (i32.const 1000) (i32.const 31)) (i32.const 1))
+(assert_return (invoke "same" (i32.const 0) (i32.const 2048) (i32.const 2048)) (i32.const 1))
