@@ -72,14 +72,14 @@ fuzz_target!(
         let kiln = kiln();
         let n = kiln.boards().count();
         let hash = fnv(data);
-        let board = if n == 1 || hash % 2 == 0 {
+        let board = if n == 1 || hash.is_multiple_of(2) {
             0
         } else {
             1 + (hash / 2) as usize % (n - 1)
         };
         BOARD_RUNS[board % 8].fetch_add(1, Ordering::Relaxed);
         let runs = RUNS.fetch_add(1, Ordering::Relaxed) + 1;
-        if runs % 200 == 0 {
+        if runs.is_multiple_of(200) {
             let per_board: Vec<String> = kiln
                 .boards()
                 .zip(&BOARD_RUNS)
