@@ -1,6 +1,7 @@
 //! Generating modules: wasm-smith configured to what Kiln compiles, with
-//! limits that keep both engines deterministic and small, and the memory-hash
-//! export appended so that the final contents of memory can be compared.
+//! limits that keep both engines deterministic and small, then rewritten so
+//! that every NaN is canonical and the final contents of memory can be
+//! compared (see [`instrument`]).
 
 use arbitrary::{Result, Unstructured};
 use wasm_smith::{Config, Module};
@@ -71,32 +72,70 @@ pub fn differential_config(u: &mut Unstructured<'_>) -> Result<Config> {
     Ok(c)
 }
 
-/// A module for the differential target, terminating (fuel) and with the
-/// memory-hash export; `None` if wasm-smith could not make one from `u`.
+/// A module for the differential target, terminating (fuel), with every
+/// NaN canonical and with the memory-hash export; `None` if wasm-smith
+/// could not make one from `u`.
 pub fn differential_module(u: &mut Unstructured<'_>) -> Option<Vec<u8>> {
     let config = differential_config(u).ok()?;
     let mut module = Module::new(config, u).ok()?;
     module.ensure_termination(FUEL).ok()?;
-    add_memory_hash(&module.to_bytes())
+    instrument(&module.to_bytes())
 }
 
-/// Appends an exported function that hashes memory 0 (FNV-1a over 8-byte
-/// words, then the length), if the module has a memory. Defined functions
-/// and types are appended after the existing ones, so no index moves.
-pub fn add_memory_hash(wasm: &[u8]) -> Option<Vec<u8>> {
+/// Rewrites a generated module so that both engines must agree on it:
+///
+/// - `f64.promote_f32` and `f32.demote_f64` of a NaN may give any NaN
+///   (riscv64 gives the canonical one, x86 and aarch64 keep the payload),
+///   and wasm-smith's `canonicalize_nans` leaves them alone (it follows
+///   Cranelift's list of arithmetic operations), so each is followed by a
+///   call to an appended function that makes a NaN canonical;
+/// - an exported function that hashes memory 0 (FNV-1a over 8-byte words,
+///   then the length) is appended, if the module has a memory.
+///
+/// Functions and types are appended after the existing ones, so no index
+/// moves.
+pub fn instrument(wasm: &[u8]) -> Option<Vec<u8>> {
     let has_memory = wasmparser::Parser::new(0).parse_all(wasm).any(|p| {
         matches!(
             p,
             Ok(wasmparser::Payload::MemorySection(s)) if s.count() > 0
         )
     });
-    if !has_memory {
+    let text = wasmprinter::print_bytes(wasm).ok()?;
+    let conversions = text.contains("f64.promote_f32") || text.contains("f32.demote_f64");
+    if !has_memory && !conversions {
         return Some(wasm.to_vec());
     }
-    let text = wasmprinter::print_bytes(wasm).ok()?;
-    let body = text.trim_end().strip_suffix(')')?;
-    let hash = format!(
-        r#"
+    let mut body = String::with_capacity(text.len() + 1024);
+    for line in text.trim_end().strip_suffix(')')?.lines() {
+        body.push_str(line);
+        body.push('\n');
+        let indent = &line[..line.len() - line.trim_start().len()];
+        match line.trim() {
+            "f64.promote_f32" => {
+                body.push_str(indent);
+                body.push_str("call $kiln_fuzz_canonical_f64\n");
+            }
+            "f32.demote_f64" => {
+                body.push_str(indent);
+                body.push_str("call $kiln_fuzz_canonical_f32\n");
+            }
+            _ => {}
+        }
+    }
+    if conversions {
+        body.push_str(
+            r#"
+  (func $kiln_fuzz_canonical_f64 (param f64) (result f64)
+    (select (f64.const nan) (local.get 0) (f64.ne (local.get 0) (local.get 0))))
+  (func $kiln_fuzz_canonical_f32 (param f32) (result f32)
+    (select (f32.const nan) (local.get 0) (f32.ne (local.get 0) (local.get 0))))
+"#,
+        );
+    }
+    if has_memory {
+        body.push_str(&format!(
+            r#"
   (func (export "{MEMORY_HASH}") (result i64) (local $i i32) (local $n i32) (local $h i64)
     (local.set $n (i32.shl (memory.size) (i32.const 16)))
     (local.set $h (i64.const 0xcbf29ce484222325))
@@ -108,8 +147,31 @@ pub fn add_memory_hash(wasm: &[u8]) -> Option<Vec<u8>> {
         (local.set $i (i32.add (local.get $i) (i32.const 8)))
         (br $next)))
     (i64.xor (local.get $h) (i64.extend_i32_u (local.get $n))))
-)"#,
-        MEMORY_HASH = crate::MEMORY_HASH_EXPORT
-    );
-    wat::parse_str(format!("{body}{hash}")).ok()
+"#,
+            MEMORY_HASH = crate::MEMORY_HASH_EXPORT
+        ));
+    }
+    body.push(')');
+    wat::parse_str(body).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conversions_are_canonicalised_and_memory_hashed() {
+        let wasm = wat::parse_str(
+            r#"(module (memory 1)
+                 (func (export "p") (param f32) (result f64) (f64.promote_f32 (local.get 0)))
+                 (func (export "d") (param f64) (result f32) (f32.demote_f64 (local.get 0))))"#,
+        )
+        .unwrap();
+        let out = wasmprinter::print_bytes(instrument(&wasm).unwrap()).unwrap();
+        assert!(out.contains("call $kiln_fuzz_canonical_f64"), "{out}");
+        assert!(out.contains("call $kiln_fuzz_canonical_f32"), "{out}");
+        assert!(out.contains(crate::MEMORY_HASH_EXPORT), "{out}");
+        let plain = wat::parse_str("(module (func))").unwrap();
+        assert_eq!(instrument(&plain).unwrap(), plain);
+    }
 }
