@@ -41,15 +41,18 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 CORPUS = Path(os.environ.get("KILN_CORPUS", ROOT.parent / "shared" / "corpus"))
 OUT = ROOT / "target" / "bench"
-KILN = OUT / "bin" / "kiln"  # a copy of target/release/kiln (or --kiln), safe from rebuilds
-KILN_B = OUT / "bin" / "kiln-b"  # --ab: a second compiler measured alongside
+# Copies of the compilers measured (target/release/kiln or --kiln; --ab),
+# private to this run: a rebuild meanwhile must not swap the compiler.
+KILN = OUT / "bin" / f"kiln-{os.getpid()}"
+KILN_B = OUT / "bin" / f"kiln-b-{os.getpid()}"
 WASMTIME_RUN = BENCH / "wasmtime_run.py"
 KERNELS = ["matmul", "stencil", "crc"]
 PYTHON_LOOPS = "100000"
 # Regions shorter than this measure the timer and the host calls, not code.
 TIMER_BOUND = 1e-4
 
-BENCH_LINE = re.compile(rb"^kiln: bench ([0-9.]+) s.*\n?", re.M)
+# A QEMU board's UART puts a stream switch (ESC ] K ; 2 BEL) before it.
+BENCH_LINE = re.compile(rb"(?:^|(?<=\x07))kiln: bench ([0-9.]+) s.*\n?", re.M)
 NATIVE_LINE = re.compile(rb"^native: bench ([0-9.]+) s\n?", re.M)
 
 
@@ -136,6 +139,9 @@ def kiln_firmware(p, board="host", kiln=None, disable=None, label="a"):
     """Builds the firmware for `p` (args and folders built in); None if Kiln
     refuses the module. `disable`: KILN_DISABLE for this build."""
     kiln = kiln or KILN
+    off = disable if disable is not None else os.environ.get("KILN_DISABLE", "")
+    if off:
+        label += "-without-" + off.replace(",", "-")
     fw = OUT / f"firmware-{label}" / board / (p.name.replace("/", "-") + ".elf")
     fw.parent.mkdir(parents=True, exist_ok=True)
     cmd = [str(kiln), "build", "--board", board, "--bench", str(p.wasm), "-o", str(fw)]
@@ -154,7 +160,7 @@ def kiln_firmware(p, board="host", kiln=None, disable=None, label="a"):
 
 def run_child(cmd, cwd, env=None):
     """Runs `cmd` to completion: (exit status, stdout, stderr, wall s, CPU s)."""
-    so, se = OUT / "child.stdout", OUT / "child.stderr"
+    so, se = OUT / f"child-{os.getpid()}.stdout", OUT / f"child-{os.getpid()}.stderr"
     with open(so, "wb") as out, open(se, "wb") as err:
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=err, stdin=subprocess.DEVNULL)
@@ -173,7 +179,7 @@ def run_kiln(p, fw):
 
 def kiln_compile(wasm, target=None):
     """Compiles without the cache; wall, CPU seconds and peak RSS (MB) of `kiln compile`."""
-    cmd = [str(KILN), "compile", str(wasm), "-o", str(OUT / "compile.o")]
+    cmd = [str(KILN), "compile", str(wasm), "-o", str(OUT / f"compile-{os.getpid()}.o")]
     if target:
         cmd += ["--target", target]
     t0 = time.perf_counter()
@@ -190,8 +196,8 @@ def kiln_compile(wasm, target=None):
 
 # -- Wasmtime -----------------------------------------------------------------
 
-def wasmtime_compile(p, target=None):
-    cwasm = OUT / "wasmtime" / (target or "host") / (p.name.replace("/", "-") + ".cwasm")
+def wasmtime_compile(p, target=None, tag=""):
+    cwasm = OUT / "wasmtime" / (target or "host") / (p.name.replace("/", "-") + tag + ".cwasm")
     cwasm.parent.mkdir(parents=True, exist_ok=True)
     cmd = [sys.executable, str(WASMTIME_RUN), "compile", str(p.wasm), str(cwasm)]
     if target:
@@ -201,7 +207,7 @@ def wasmtime_compile(p, target=None):
 
 
 def run_wasmtime(p, cwasm):
-    so, se = OUT / "wasmtime.stdout", OUT / "wasmtime.stderr"
+    so, se = OUT / f"wasmtime-{os.getpid()}.stdout", OUT / f"wasmtime-{os.getpid()}.stderr"
     cmd = [sys.executable, str(WASMTIME_RUN), "run", str(cwasm), "--stdout", str(so), "--stderr", str(se)]
     for host, guest in p.dirs:
         cmd += ["--dir", f"{host}::{guest}"]
@@ -373,10 +379,13 @@ def print_compile(compile_rows):
 
 # -- CPython compile time per architecture -------------------------------------
 
+# (name, kiln target). The PyPI wasmtime is built for the host
+# architecture only ("Support for this target is disabled" otherwise), so
+# every architecture's Kiln compile is compared with Wasmtime's x86_64 one.
 ARCHES = [
-    ("x86_64", "x86_64-unknown-linux-gnu", "x86_64-unknown-linux-gnu"),
-    ("aarch64", "aarch64-unknown-none", "aarch64-unknown-linux-gnu"),
-    ("riscv64", "riscv64gc-unknown-none-elf", "riscv64gc-unknown-linux-gnu"),
+    ("x86_64", "x86_64-unknown-linux-gnu"),
+    ("aarch64", "aarch64-unknown-none"),
+    ("riscv64", "riscv64gc-unknown-none-elf"),
 ]
 
 
@@ -387,23 +396,27 @@ def compile_python(runs):
     p = progs[0]
     print(f"\nCompile time of {p.wasm.name} ({p.wasm.stat().st_size / 1e6:.1f} MB), median of {runs}, "
           "engines alternating; peak = peak RSS of the compiling process")
-    print("(wasmtime's includes the Python interpreter: about 20 MB).\n")
+    print("(wasmtime's includes the Python interpreter: about 20 MB; wasmtime compiles for x86_64,")
+    print("the only target the PyPI build supports).\n")
     head = (f"{'arch':8} {'kiln wall':>9} {'cpu':>6} {'peak MB':>8}   {'wt wall':>8} {'cpu':>6} "
             f"{'peak MB':>8}   {'kiln/wt wall':>12} {'cpu':>5}")
     print(head)
     print("-" * len(head))
-    for arch, kiln_target, wt_target in ARCHES:
-        ks, ws = [], []
+    med = lambda xs, key: statistics.median(x[key] for x in xs)
+    wasmtime_runs = []
+    for arch, kiln_target in ARCHES:
+        ks = []
         for i in range(runs):
-            steps = [("k", None), ("w", None)] if i % 2 == 0 else [("w", None), ("k", None)]
-            for who, _ in steps:
-                if who == "k":
-                    ks.append(kiln_compile(p.wasm, kiln_target))
-                else:
-                    ws.append(wasmtime_compile(p, wt_target)[1])
-        med = lambda xs, key: statistics.median(x[key] for x in xs)
+            if arch == "x86_64":
+                if i % 2:
+                    wasmtime_runs.append(wasmtime_compile(p, tag="-compile")[1])
+                ks.append(kiln_compile(p.wasm, kiln_target))
+                if not i % 2:
+                    wasmtime_runs.append(wasmtime_compile(p, tag="-compile")[1])
+            else:
+                ks.append(kiln_compile(p.wasm, kiln_target))
         kw, kc, km = med(ks, "wall"), med(ks, "cpu"), med(ks, "rss_mb")
-        ww, wc, wm = med(ws, "wall"), med(ws, "cpu"), med(ws, "rss_mb")
+        ww, wc, wm = med(wasmtime_runs, "wall"), med(wasmtime_runs, "cpu"), med(wasmtime_runs, "rss_mb")
         print(f"{arch:8} {kw:9.3f} {kc:6.2f} {km:8.0f}   {ww:8.3f} {wc:6.2f} {wm:8.0f}   "
               f"{kw / ww:12.2f} {kc / wc:5.2f}")
     # Where Kiln's time goes (one more x86_64 compilation with phase timings).
@@ -471,6 +484,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=5, help="runs per engine and program (default 5)")
     ap.add_argument("--only", action="append", default=[], help="programs whose name contains this")
+    ap.add_argument("--skip", action="append", default=[], help="leave out programs whose name contains this")
     ap.add_argument("--no-build", action="store_true", help="use target/release/kiln as it is")
     ap.add_argument("--kiln", help="the kiln binary to measure (default: target/release/kiln)")
     ap.add_argument("--ab", metavar="KILN_B", help="also measure this kiln binary, alternating (A/B)")
@@ -495,6 +509,14 @@ def main():
     shutil.copy2(args.kiln or ROOT / "target" / "release" / "kiln", KILN)
     if args.ab:
         shutil.copy2(args.ab, KILN_B)
+    try:
+        run(args)
+    finally:
+        for f in [KILN, KILN_B, *OUT.glob(f"*-{os.getpid()}.*")]:
+            f.unlink(missing_ok=True)
+
+
+def run(args):
     if args.compile_python:
         compile_python(args.runs)
         return
@@ -503,6 +525,7 @@ def main():
         programs += python_program()
     if args.only:
         programs = [p for p in programs if any(o in p.name for o in args.only)]
+    programs = [p for p in programs if not any(o in p.name for o in args.skip)]
     if args.qemu:
         baseline = json.loads(Path(args.baseline).read_text()) if args.baseline else None
         results = qemu_counts(programs, args.boards.split(","), baseline)
