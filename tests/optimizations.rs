@@ -29,7 +29,13 @@ fn host() {
 
 #[test]
 fn host_without_each_optimisation() {
-    for disable in ["guard", "inline", "known", "guard,inline,known"] {
+    for disable in [
+        "guard",
+        "inline",
+        "known",
+        "checks",
+        "guard,inline,known,checks",
+    ] {
         run("host", disable);
     }
 }
@@ -38,5 +44,6 @@ fn host_without_each_optimisation() {
 fn qemu_boards() {
     for board in QEMU_BOARDS {
         run(board, "");
+        run(board, "checks");
     }
 }

@@ -34,13 +34,13 @@ pub struct CodegenOptions {
     pub disable: Vec<String>,
 }
 
-/// The optimisations `KILN_DISABLE` can leave out (docs/performance.md).
-pub const OPTIMIZATIONS: &[&str] = &[
-    // Guard regions instead of explicit bounds checks on Linux targets.
-    "guard", // Inlining of small leaf functions into direct callers.
-    "inline", // Forwarding of known linear-memory contents in straight-line code.
-    "known",
-];
+/// The optimisations `KILN_DISABLE` can leave out (docs/performance.md):
+/// `guard`: guard regions instead of explicit bounds checks on Linux
+/// targets; `inline`: inlining of small leaf functions into direct callers;
+/// `known`: forwarding of known linear-memory contents in straight-line
+/// code; `checks`: explicit bounds checks left out where an earlier check
+/// on the path already covers the access.
+pub const OPTIMIZATIONS: &[&str] = &["guard", "inline", "known", "checks"];
 
 impl Default for CodegenOptions {
     fn default() -> Self {

@@ -237,3 +237,39 @@
 (assert_return (invoke "same" (i32.const 1000) (i32.const 1000) (i32.const 300)) (i32.const 1))
 (assert_return (invoke "same" (i32.const 1031) (i32.const 1000) (i32.const 31)) (i32.const 1))
 (assert_return (invoke "same" (i32.const 0) (i32.const 2048) (i32.const 2048)) (i32.const 1))
+
+;; -- explicit bounds checks covered by earlier ones -------------------------
+(module
+  (memory 1)
+  ;; The check of offset 8 covers offset 4 through the same index, not 12.
+  (func (export "lower_then_higher") (param $p i32) (result i32)
+    (i32.add (i32.load offset=8 (local.get $p)) (i32.load offset=12 (local.get $p))))
+  (func (export "higher_then_lower") (param $p i32) (result i32)
+    (i32.add (i32.load offset=8 (local.get $p)) (i32.load offset=4 (local.get $p))))
+  ;; A narrower access at the same offset, then a wider one.
+  (func (export "narrow_then_wide") (param $p i32) (result i64)
+    (i64.add (i64.load8_u (local.get $p)) (i64.load (local.get $p))))
+  ;; A check before a call still holds after it (memory never shrinks).
+  (func $grow (drop (memory.grow (i32.const 0))))
+  (func (export "across_call") (param $p i32) (result i32)
+    (drop (i32.load offset=8 (local.get $p)))
+    (call $grow)
+    (i32.load offset=4 (local.get $p)))
+  ;; Not across a join: the check in one branch does not cover the other.
+  (func (export "branch") (param $p i32) (param $c i32) (result i32)
+    (if (local.get $c) (then (drop (i32.load offset=100 (local.get $p)))))
+    (i32.load offset=4 (local.get $p)))
+)
+(assert_return (invoke "lower_then_higher" (i32.const 65520)) (i32.const 0))
+(assert_trap (invoke "lower_then_higher" (i32.const 65521)) "out of bounds memory access")
+(assert_trap (invoke "lower_then_higher" (i32.const 65524)) "out of bounds memory access")
+(assert_return (invoke "higher_then_lower" (i32.const 65524)) (i32.const 0))
+(assert_trap (invoke "higher_then_lower" (i32.const 65525)) "out of bounds memory access")
+(assert_return (invoke "narrow_then_wide" (i32.const 65528)) (i64.const 0))
+(assert_trap (invoke "narrow_then_wide" (i32.const 65529)) "out of bounds memory access")
+(assert_trap (invoke "narrow_then_wide" (i32.const 65535)) "out of bounds memory access")
+(assert_return (invoke "across_call" (i32.const 65524)) (i32.const 0))
+(assert_trap (invoke "across_call" (i32.const 65525)) "out of bounds memory access")
+(assert_return (invoke "branch" (i32.const 65000) (i32.const 0)) (i32.const 0))
+(assert_trap (invoke "branch" (i32.const 65500) (i32.const 1)) "out of bounds memory access")
+(assert_return (invoke "branch" (i32.const 65500) (i32.const 0)) (i32.const 0))

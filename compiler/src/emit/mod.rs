@@ -61,6 +61,7 @@ pub fn emit_object(
         frontend_config: isa.frontend_config(),
         bounds_checks: target.bounds_checks,
         forward_memory: target.options.enabled("known"),
+        elide_checks: target.options.enabled("checks"),
     };
 
     // FuncId(i) = Wasm function i.

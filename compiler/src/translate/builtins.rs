@@ -24,7 +24,7 @@ impl FuncTranslator<'_, '_> {
         returns: Returns,
     ) -> Option<Value> {
         // Bulk memory, memory.grow and friends change what memory holds.
-        self.known.clear();
+        self.known.forget_contents();
         let mut sig = Signature::new(self.env.call_conv);
         sig.params.push(AbiParam::new(POINTER));
         let mut call_args = vec![self.vmctx];

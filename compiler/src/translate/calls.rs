@@ -43,7 +43,7 @@ impl FuncTranslator<'_, '_> {
         let ty = module.func_type(index);
         let args = self.popn(ty.params().len());
         // The callee may write memory.
-        self.known.clear();
+        self.known.forget_contents();
         let inst = if module.is_imported_func(index) {
             let type_index = module.funcs[index as usize];
             let sig = self.signature(type_index);
@@ -99,7 +99,7 @@ impl FuncTranslator<'_, '_> {
         let ty = &self.env.module.types[type_index as usize];
         let expected = crate::module::signature_id(ty);
         let args = self.popn(ty.params().len());
-        self.known.clear();
+        self.known.forget_contents();
         let table = self.table_pointer(table_index);
         let length = self
             .b

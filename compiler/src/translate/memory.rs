@@ -39,9 +39,15 @@ type Kind = (Type, Type, u8);
 /// calls (the callee, a host function or `memory.grow` may write memory)
 /// and control-flow joins. A forwarded load cannot trap, since the access
 /// it repeats did not.
+///
+/// It also remembers, per index value, the largest `offset + size` already
+/// checked against the memory's length on this path: a later access through
+/// the same index that ends no further is in bounds too (a memory never
+/// shrinks, so this survives calls), and needs no explicit check.
 #[derive(Default)]
 pub(crate) struct KnownMemory {
     entries: Vec<Known>,
+    checked: Vec<(Value, u64)>,
 }
 
 struct Known {
@@ -85,9 +91,34 @@ impl KnownMemory {
         });
     }
 
-    /// Forgets everything (a call, a join, a bulk-memory operation).
+    /// Whether `index + end` was checked to lie within the memory.
+    fn proven(&self, index: Value, end: u64) -> bool {
+        self.checked.iter().any(|&(v, e)| v == index && end <= e)
+    }
+
+    /// Records that `index + end` lies within the memory.
+    fn prove(&mut self, index: Value, end: u64) {
+        match self.checked.iter_mut().find(|(v, _)| *v == index) {
+            Some((_, e)) => *e = (*e).max(end),
+            None => {
+                if self.checked.len() >= MAX_KNOWN {
+                    self.checked.remove(0);
+                }
+                self.checked.push((index, end));
+            }
+        }
+    }
+
+    /// Forgets the contents (a call, a bulk-memory operation: memory may
+    /// have changed, but not shrunk).
+    pub(crate) fn forget_contents(&mut self) {
+        self.entries.clear();
+    }
+
+    /// Forgets everything (a control-flow join).
     pub(crate) fn clear(&mut self) {
         self.entries.clear();
+        self.checked.clear();
     }
 }
 
@@ -114,9 +145,9 @@ impl FuncTranslator<'_, '_> {
     /// and every access without a guard region, compare the access's end
     /// with the current length first (and reload base and length, which
     /// `memory.grow` may change, after calls).
-    fn heap_address(&mut self, addr: Value, offset: u64, size: u32) -> (Value, i32, MemFlagsData) {
+    fn heap_address(&mut self, index: Value, offset: u64, size: u32) -> (Value, i32, MemFlagsData) {
         let mem = self.memory_pointer();
-        let addr = self.b.ins().uextend(types::I64, addr);
+        let addr = self.b.ins().uextend(types::I64, index);
         if self.env.bounds_checks == BoundsChecks::Guard
             && offset + u64::from(size) <= GUARD_BYTES as u64
         {
@@ -125,16 +156,20 @@ impl FuncTranslator<'_, '_> {
             // offset < GUARD_BYTES <= 2^31: fits.
             return (address, offset as i32, self.flags.heap_trapping);
         }
-        let length = self
-            .b
-            .ins()
-            .load(POINTER, self.flags.runtime, mem, memory::LENGTH);
         // offset < 2^32 and size <= 8: the sum cannot overflow 64 bits.
-        let end = self.b.ins().iadd_imm_s(addr, (offset + size as u64) as i64);
-        let oob = self.b.ins().icmp(IntCC::UnsignedGreaterThan, end, length);
-        self.b
-            .ins()
-            .trapnz(oob, environ::trap(TrapKind::MemoryOutOfBounds));
+        let end_offset = offset + u64::from(size);
+        if !(self.env.elide_checks && self.known.proven(index, end_offset)) {
+            let length = self
+                .b
+                .ins()
+                .load(POINTER, self.flags.runtime, mem, memory::LENGTH);
+            let end = self.b.ins().iadd_imm_s(addr, end_offset as i64);
+            let oob = self.b.ins().icmp(IntCC::UnsignedGreaterThan, end, length);
+            self.b
+                .ins()
+                .trapnz(oob, environ::trap(TrapKind::MemoryOutOfBounds));
+            self.known.prove(index, end_offset);
+        }
         let base = self
             .b
             .ins()

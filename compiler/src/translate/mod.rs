@@ -40,6 +40,8 @@ pub struct ModuleEnv<'m> {
     pub bounds_checks: BoundsChecks,
     /// Forward known linear-memory contents (see `memory::KnownMemory`).
     pub forward_memory: bool,
+    /// Leave out explicit bounds checks already proven on the path.
+    pub elide_checks: bool,
 }
 
 /// External name namespace of Wasm functions (index = function index).
