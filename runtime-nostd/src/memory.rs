@@ -207,15 +207,14 @@ impl Drop for MemoryStore {
 
 /// `memory.copy` within one memory: `bytes[src..src + len]` to `dst`, the
 /// ranges already checked. On x86_64 the generic `memmove` copies with
-/// `rep movs`, which leaves its fast path for overlapping or nearby ranges
-/// and for backward copies runs with the direction flag set, a slow
-/// microcoded path (shootout-memmove took 5.6x Wasmtime's time with it):
-/// those copies go through 32-byte loops instead (general registers: the
-/// bare-metal x86_64 target has no SSE in Rust code).
+/// `rep movs`, which leaves its fast path for overlapping, nearby or
+/// misaligned ranges and for backward copies runs with the direction flag
+/// set, a slow microcoded path (shootout-memmove took 5.6x Wasmtime's time
+/// with it): copies go through 64-byte SSE loops instead.
 pub(crate) fn copy_within(bytes: &mut [u8], src: usize, dst: usize, len: usize) {
     debug_assert!(src + len <= bytes.len() && dst + len <= bytes.len());
     #[cfg(target_arch = "x86_64")]
-    if dst.abs_diff(src) < len.max(512) {
+    {
         let base = bytes.as_mut_ptr();
         // SAFETY: both ranges lie inside `bytes` (checked by the caller).
         unsafe {
@@ -225,51 +224,77 @@ pub(crate) fn copy_within(bytes: &mut [u8], src: usize, dst: usize, len: usize) 
                 copy_forward(base.add(dst), base.add(src), len);
             }
         }
-        return;
     }
+    #[cfg(not(target_arch = "x86_64"))]
     bytes.copy_within(src..src + len, dst);
 }
 
-/// Copies `len` bytes from `src` to `dst <= src`, upwards in 32-byte
-/// pieces, each read whole before it is written: the writes stay below
-/// what is still to be read, so the ranges may overlap.
+// The 64-byte loops, in assembly: the bare-metal x86_64 target Rust code is
+// built for has no SSE (soft float), but every board runs compiled Wasm
+// with SSE enabled, and a separate function can use it; and LLVM cannot
+// turn an assembly loop back into a call of the `memmove` it replaces.
+// SysV: rdi = dst, rsi = src, rdx = len; xmm0-3 and rcx are caller-saved.
+#[cfg(target_arch = "x86_64")]
+core::arch::global_asm!(
+    // Copies whole 64-byte pieces upwards; returns the bytes copied.
+    ".globl kiln_copy_up_64",
+    "kiln_copy_up_64:",
+    "xor eax, eax",
+    "2:",
+    "lea rcx, [rax + 64]",
+    "cmp rcx, rdx",
+    "ja 3f",
+    "movdqu xmm0, xmmword ptr [rsi + rax]",
+    "movdqu xmm1, xmmword ptr [rsi + rax + 16]",
+    "movdqu xmm2, xmmword ptr [rsi + rax + 32]",
+    "movdqu xmm3, xmmword ptr [rsi + rax + 48]",
+    "movdqu xmmword ptr [rdi + rax], xmm0",
+    "movdqu xmmword ptr [rdi + rax + 16], xmm1",
+    "movdqu xmmword ptr [rdi + rax + 32], xmm2",
+    "movdqu xmmword ptr [rdi + rax + 48], xmm3",
+    "mov rax, rcx",
+    "jmp 2b",
+    "3:",
+    "ret",
+    // Copies whole 64-byte pieces downwards from the end; returns the
+    // length of the head still to copy (below 64).
+    ".globl kiln_copy_down_64",
+    "kiln_copy_down_64:",
+    "mov rax, rdx",
+    "2:",
+    "cmp rax, 64",
+    "jb 3f",
+    "sub rax, 64",
+    "movdqu xmm0, xmmword ptr [rsi + rax + 48]",
+    "movdqu xmm1, xmmword ptr [rsi + rax + 32]",
+    "movdqu xmm2, xmmword ptr [rsi + rax + 16]",
+    "movdqu xmm3, xmmword ptr [rsi + rax]",
+    "movdqu xmmword ptr [rdi + rax + 48], xmm0",
+    "movdqu xmmword ptr [rdi + rax + 32], xmm1",
+    "movdqu xmmword ptr [rdi + rax + 16], xmm2",
+    "movdqu xmmword ptr [rdi + rax], xmm3",
+    "jmp 2b",
+    "3:",
+    "ret",
+);
+
+#[cfg(target_arch = "x86_64")]
+unsafe extern "C" {
+    fn kiln_copy_up_64(dst: *mut u8, src: *const u8, len: usize) -> usize;
+    fn kiln_copy_down_64(dst: *mut u8, src: *const u8, len: usize) -> usize;
+}
+
+/// Copies `len` bytes from `src` to `dst <= src`, upwards, each 64-byte
+/// piece read whole before it is written: the writes stay below what is
+/// still to be read, so the ranges may overlap.
 ///
 /// # Safety
 /// `src..src + len` and `dst..dst + len` must be valid for reads / writes.
 #[cfg(target_arch = "x86_64")]
 unsafe fn copy_forward(dst: *mut u8, src: *const u8, len: usize) {
-    let mut i = 0usize;
-    // SAFETY: every access is at an offset below `len` of either range.
-    // The loop is assembly so that LLVM cannot turn it back into a call of
-    // the very `memmove` it replaces.
+    // SAFETY: the caller's ranges; the assembly stays below `len`.
     unsafe {
-        core::arch::asm!(
-            "2:",
-            "lea {t}, [{i} + 32]",
-            "cmp {t}, {len}",
-            "ja 3f",
-            "mov {a}, qword ptr [{s} + {i}]",
-            "mov {b}, qword ptr [{s} + {i} + 8]",
-            "mov {c}, qword ptr [{s} + {i} + 16]",
-            "mov {e}, qword ptr [{s} + {i} + 24]",
-            "mov qword ptr [{d} + {i}], {a}",
-            "mov qword ptr [{d} + {i} + 8], {b}",
-            "mov qword ptr [{d} + {i} + 16], {c}",
-            "mov qword ptr [{d} + {i} + 24], {e}",
-            "mov {i}, {t}",
-            "jmp 2b",
-            "3:",
-            i = inout(reg) i,
-            len = in(reg) len,
-            s = in(reg) src,
-            d = in(reg) dst,
-            t = out(reg) _,
-            a = out(reg) _,
-            b = out(reg) _,
-            c = out(reg) _,
-            e = out(reg) _,
-            options(nostack),
-        );
+        let mut i = kiln_copy_up_64(dst, src, len);
         while i < len {
             *dst.add(i) = *src.add(i);
             i += 1;
@@ -277,41 +302,17 @@ unsafe fn copy_forward(dst: *mut u8, src: *const u8, len: usize) {
     }
 }
 
-/// Copies `len` bytes from `src` to `dst > src`, downwards from the end in
-/// 32-byte pieces, each read whole before it is written: the writes stay
+/// Copies `len` bytes from `src` to `dst > src`, downwards from the end,
+/// each 64-byte piece read whole before it is written: the writes stay
 /// above what is still to be read, so the ranges may overlap.
 ///
 /// # Safety
 /// `src..src + len` and `dst..dst + len` must be valid for reads / writes.
 #[cfg(target_arch = "x86_64")]
 unsafe fn copy_backward(dst: *mut u8, src: *const u8, len: usize) {
-    let mut n = len;
-    // SAFETY: every access is at an offset below `n <= len` of either range.
+    // SAFETY: the caller's ranges; the assembly stays below `len`.
     unsafe {
-        core::arch::asm!(
-            "2:",
-            "cmp {n}, 32",
-            "jb 3f",
-            "sub {n}, 32",
-            "mov {a}, qword ptr [{s} + {n} + 24]",
-            "mov {b}, qword ptr [{s} + {n} + 16]",
-            "mov {c}, qword ptr [{s} + {n} + 8]",
-            "mov {e}, qword ptr [{s} + {n}]",
-            "mov qword ptr [{d} + {n} + 24], {a}",
-            "mov qword ptr [{d} + {n} + 16], {b}",
-            "mov qword ptr [{d} + {n} + 8], {c}",
-            "mov qword ptr [{d} + {n}], {e}",
-            "jmp 2b",
-            "3:",
-            n = inout(reg) n,
-            s = in(reg) src,
-            d = in(reg) dst,
-            a = out(reg) _,
-            b = out(reg) _,
-            c = out(reg) _,
-            e = out(reg) _,
-            options(nostack),
-        );
+        let mut n = kiln_copy_down_64(dst, src, len);
         while n > 0 {
             n -= 1;
             *dst.add(n) = *src.add(n);
