@@ -33,6 +33,9 @@ pub struct Inputs<'a> {
     pub funcs: &'a [FuncCode],
     /// Export trampolines by function index.
     pub trampolines: &'a std::collections::HashMap<u32, FuncId>,
+    /// The code checks memory bounds itself; without it, the code relies on
+    /// a guard region and the runtime refuses it on boards without one.
+    pub explicit_bounds_checks: bool,
 }
 
 /// Lays out the descriptor; offset 0 of the blob is the `ModuleDescriptor`.
@@ -45,10 +48,12 @@ pub fn build(inputs: &Inputs<'_>) -> Blob {
         d + offset_of!(ModuleDescriptor, abi_version),
         abi::ABI_VERSION,
     );
-    b.u32(
-        d + offset_of!(ModuleDescriptor, flags),
-        abi::FLAG_EXPLICIT_BOUNDS_CHECKS,
-    );
+    let flags = if inputs.explicit_bounds_checks {
+        abi::FLAG_EXPLICIT_BOUNDS_CHECKS
+    } else {
+        0
+    };
+    b.u32(d + offset_of!(ModuleDescriptor, flags), flags);
     b.put(
         d + offset_of!(ModuleDescriptor, wasm_sha256),
         &inputs.wasm_sha256,

@@ -205,18 +205,8 @@ pub fn emit_object(
         wasm_sha256,
         funcs: &funcs,
         trampolines: &trampolines,
+        explicit_bounds_checks: target.bounds_checks == crate::target::BoundsChecks::Explicit,
     });
-    // Modules compiled for guard regions clear the descriptor's explicit
-    // bounds-checks flag, so the runtime can refuse them on boards without
-    // virtual memory. (TODO(lead): move into `descriptor::Inputs`.)
-    let mut blob = blob;
-    if target.bounds_checks == crate::target::BoundsChecks::Guard {
-        let at = std::mem::offset_of!(kiln_runtime::abi::ModuleDescriptor, flags);
-        let mut flags = [0u8; 4];
-        flags.copy_from_slice(&blob.bytes[at..at + 4]);
-        let flags = u32::from_le_bytes(flags) & !kiln_runtime::abi::FLAG_EXPLICIT_BOUNDS_CHECKS;
-        blob.u32(at, flags);
-    }
     blob.define(&mut object, name)?;
     timer.lap("trampolines+descriptor");
 
