@@ -577,6 +577,13 @@ pub mod app_mode {
 /// App flag: report the time between `bench.start` and `bench.end`.
 pub const APP_FLAG_BENCH: u32 = 1 << 0;
 
+/// App flags: console stream 0, 1 or 2 is not a terminal, although the
+/// board's console is one (a serial line). `kiln run` sets them from its
+/// own streams, so that a program on a QEMU board sees redirected input as
+/// `wasmtime run` would; boards that can tell themselves (the host) ignore
+/// them. Bit `APP_FLAG_NOT_TERMINAL << fd`.
+pub const APP_FLAG_NOT_TERMINAL: u32 = 1 << 1;
+
 /// A host folder packed into the firmware (`--dir HOST::GUEST`).
 #[repr(C)]
 pub struct Preopen {

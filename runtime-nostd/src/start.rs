@@ -243,6 +243,7 @@ pub fn run_program<B: Board, const FILES: bool>(
     };
     let stack_limit = board.stack_limit();
     let mut ctx = WasiCtx::new(board, args, env);
+    ctx.set_not_terminal((manifest.flags / abi::APP_FLAG_NOT_TERMINAL) & 0b111);
     if let Some(mount) = mount {
         let names: Vec<&[u8]> = preopens
             .iter()

@@ -48,6 +48,9 @@ pub struct Program {
     pub args: Vec<String>,
     /// The watchdog's deadline in milliseconds (0: none).
     pub deadline_ms: u64,
+    /// Console streams that are not terminals (`APP_FLAG_NOT_TERMINAL << fd`
+    /// bits), for boards whose console is a serial line.
+    pub not_terminal: u32,
 }
 
 /// Longest `--timeout`: about 115 days, far beyond any test or benchmark.
@@ -124,6 +127,7 @@ impl Program {
             bench: opts.bench,
             args: opts.args.clone(),
             deadline_ms,
+            not_terminal: 0,
         })
     }
 
@@ -137,6 +141,7 @@ impl Program {
         }
         m.files = !self.dirs.is_empty();
         m.deadline_ms = self.deadline_ms;
+        m.flags |= self.not_terminal;
         if built_in || !board.is_host() {
             m.args.push(self.argv0.clone().into_bytes());
             m.args
@@ -163,6 +168,24 @@ impl Program {
             }
         }
         Ok(m)
+    }
+
+    /// Marks the console streams that are not terminals here, so that a
+    /// program behind a serial console sees redirection as it would on the
+    /// host (`kiln run`; a built firmware's console is a terminal).
+    pub fn use_this_console(&mut self) {
+        use std::io::IsTerminal;
+        let streams = [
+            std::io::stdin().is_terminal(),
+            std::io::stdout().is_terminal(),
+            std::io::stderr().is_terminal(),
+        ];
+        self.not_terminal = streams
+            .iter()
+            .enumerate()
+            .filter(|(_, tty)| !**tty)
+            .map(|(fd, _)| kiln_runtime::abi::APP_FLAG_NOT_TERMINAL << fd)
+            .sum();
     }
 
     pub fn firmware(&self, board: &Board, built_in: bool) -> Result<PathBuf> {

@@ -30,7 +30,8 @@ const BACKSTOP: Duration = Duration::from_secs(10);
 
 pub fn run(opts: Opts) -> Result<ExitCode> {
     let board = board::find(&opts.program.board)?;
-    let program = Program::prepare(&opts.program, &board)?;
+    let mut program = Program::prepare(&opts.program, &board)?;
+    program.use_this_console();
     let firmware = program.firmware(&board, false)?;
     let inv = Invocation {
         args: opts.program.args.iter().map(OsString::from).collect(),

@@ -423,7 +423,7 @@ impl<'b, B: Board> WasiCtx<'b, B> {
 
     /// Whether the console stream of `desc` is a terminal: its WASI filetype.
     fn console_filetype(&mut self, fd: u32) -> u8 {
-        if self.board.is_terminal(fd) {
+        if self.not_terminal & (1 << fd.min(31)) == 0 && self.board.is_terminal(fd) {
             filetype::CHARACTER_DEVICE
         } else {
             filetype::UNKNOWN

@@ -67,6 +67,8 @@ pub struct WasiCtx<'b, B: Board> {
     /// Descriptors by number; `None` is a closed one.
     fds: Vec<Option<Desc<'b>>>,
     pub(crate) bench: Bench,
+    /// Console fds (bit `1 << fd`) that are not terminals.
+    not_terminal: u32,
 }
 
 impl<'b, B: Board> WasiCtx<'b, B> {
@@ -79,7 +81,14 @@ impl<'b, B: Board> WasiCtx<'b, B> {
             fs: None,
             fds: alloc::vec![Some(Desc::Stdin), Some(Desc::Stdout), Some(Desc::Stderr)],
             bench: Bench::default(),
+            not_terminal: 0,
         }
+    }
+
+    /// Console streams (bit `1 << fd`) that are not terminals whatever the
+    /// board says (`abi::APP_FLAG_NOT_TERMINAL`).
+    pub fn set_not_terminal(&mut self, mask: u32) {
+        self.not_terminal = mask;
     }
 
     /// Adds the preopened directories of `mount` as the next fds (3, 4 ...
