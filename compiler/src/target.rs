@@ -32,6 +32,11 @@ pub struct CodegenOptions {
     /// Kiln optimisations left out, from `KILN_DISABLE` (comma-separated
     /// names from [`OPTIMIZATIONS`]), to measure what each one gives.
     pub disable: Vec<String>,
+    /// Guard regions instead of explicit bounds checks: `None` takes the
+    /// target's default (guard regions on Linux, explicit checks on bare
+    /// metal); a board with an MMU mapping of its own asks for them
+    /// (`bounds-checks = "guard"` in its board.toml).
+    pub guard_regions: Option<bool>,
 }
 
 /// The optimisations `KILN_DISABLE` can leave out (docs/performance.md):
@@ -58,6 +63,7 @@ impl Default for CodegenOptions {
             verify: false,
             isa_flags: Vec::new(),
             disable,
+            guard_regions: None,
         }
     }
 }
@@ -175,9 +181,10 @@ impl Target {
         Ok(Target {
             name: name.to_string(),
             isa,
-            bounds_checks: match options.enabled("guard") {
-                true => bounds_checks(&triple),
-                false => BoundsChecks::Explicit,
+            bounds_checks: match (options.enabled("guard"), options.guard_regions) {
+                (false, _) | (_, Some(false)) => BoundsChecks::Explicit,
+                (true, Some(true)) => BoundsChecks::Guard,
+                (true, None) => bounds_checks(&triple),
             },
             options: options.clone(),
         })

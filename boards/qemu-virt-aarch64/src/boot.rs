@@ -16,17 +16,20 @@
 //! the IRQ from the program, the watchdog's timer (`watchdog.rs`), which may
 //! return: its entry saves the caller-saved registers first.
 //!
-//! Identity map (4 KiB granule, 32-bit VA from level 1):
+//! Identity map (4 KiB granule, 48-bit VA from level 0; level-0 entry 0
+//! points to the level-1 table below):
 //! - 0x0000_0000..0x0800_0000 flash: unmapped, so null pointers fault
 //! - 0x0800_0000..0x4000_0000 devices: Device-nGnRnE, never executable
 //! - 0x4000_0000..0x8000_0000 DRAM: Normal write-back, inner shareable
-//! - 0x8000_0000..           unmapped
+//! - 0x8000_0000..           unmapped, except the linear memories' slots
+//!   from 512 GiB that `vm.rs` maps page by page
 
 /// MAIR_EL1: attribute 0 Device-nGnRnE, attribute 1 Normal WB RW-allocate.
 const MAIR: u64 = 0xff << 8;
-/// TCR_EL1: T0SZ = 32 (4 GiB), walks cacheable WB inner shareable, 4 KiB
-/// granule, TTBR1 walks disabled (EPD1), 32-bit physical addresses.
-const TCR: u64 = 32 | (1 << 8) | (1 << 10) | (3 << 12) | (1 << 23);
+/// TCR_EL1: T0SZ = 16 (48-bit virtual addresses, walks from level 0),
+/// walks cacheable WB inner shareable, 4 KiB granule, TTBR1 walks disabled
+/// (EPD1), 32-bit physical addresses.
+const TCR: u64 = 16 | (1 << 8) | (1 << 10) | (3 << 12) | (1 << 23);
 /// SCTLR_EL1 bits set: M (MMU), C (data cache), I (instruction cache).
 const SCTLR_SET: u64 = (1 << 0) | (1 << 2) | (1 << 12);
 /// SCTLR_EL1 bits cleared: A (alignment checks), WXN.
@@ -67,8 +70,8 @@ core::arch::global_asm!(
     "    msr mair_el1, x0",
     "    ldr x0, ={tcr}",
     "    msr tcr_el1, x0",
-    "    adrp x0, kiln_l1_table",
-    "    add x0, x0, :lo12:kiln_l1_table",
+    "    adrp x0, kiln_l0_table",
+    "    add x0, x0, :lo12:kiln_l0_table",
     "    msr ttbr0_el1, x0",
     "    isb",
     "    tlbi vmalle1",
@@ -223,8 +226,14 @@ core::arch::global_asm!(
     "kiln_l1_table:",
     "    .quad kiln_l2_devices + 3",
     "    .quad 0x40000000 | {ram}",
-    "    .quad 0",
-    "    .quad 0",
+    "    .fill 510, 8, 0",
+    // Level 0 is written at run time (vm.rs): writable data.
+    ".section .data.kiln_l0_table, \"aw\"",
+    ".balign 4096",
+    ".globl kiln_l0_table",
+    "kiln_l0_table:",
+    "    .quad kiln_l1_table + 3",
+    "    .fill 511, 8, 0",
     mair = const MAIR,
     tcr = const TCR,
     sctlr_set = const SCTLR_SET,

@@ -4,12 +4,15 @@
 //! memory map, boot flow and trap handling.
 #![no_std]
 
+extern crate alloc;
+
 mod boot;
 mod console;
 #[cfg(feature = "selftest")]
 mod selftest;
 mod trap;
 mod uart;
+mod vm;
 mod watchdog;
 
 use core::ptr::read_volatile;
@@ -56,6 +59,7 @@ extern "C" fn kiln_board_main() -> ! {
     // SAFETY: link.ld reserves this range of DRAM for the heap alone.
     unsafe { HEAP.claim(heap_start as *mut u8, heap_end - heap_start) };
     uart::init();
+    kiln_runtime::board::set_virtual_memory(&vm::BOARD_VM);
     let has_pmu = enable_cycle_counter();
     let counter_hz = read_sysreg!("cntfrq_el0").max(1);
     enable_event_stream(counter_hz);

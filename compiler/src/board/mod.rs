@@ -53,6 +53,10 @@ pub struct Board {
     pub run: Vec<String>,
     #[serde(default)]
     pub memory: Vec<MemoryRegion>,
+    /// "guard" when the board maps guard regions for linear memories with
+    /// its MMU (code then has no bounds checks), else explicit checks.
+    #[serde(default)]
+    pub bounds_checks: Option<String>,
     /// The board's folder (filled in when loaded).
     #[serde(skip)]
     pub dir: PathBuf,
@@ -66,6 +70,16 @@ impl Board {
     /// The crate name of the board library.
     pub fn crate_name(&self) -> String {
         format!("kiln-board-{}", self.name)
+    }
+
+    /// Code generation options for this board: `options`, with the board's
+    /// bounds-check mode unless the user chose one.
+    pub fn codegen(&self, options: &crate::CodegenOptions) -> crate::CodegenOptions {
+        let mut options = options.clone();
+        if options.guard_regions.is_none() {
+            options.guard_regions = self.bounds_checks.as_deref().map(|m| m == "guard");
+        }
+        options
     }
 
     /// Bytes of RAM the board has (sum of regions named `ram`).
@@ -97,6 +111,15 @@ fn load(dir: &Path) -> Result<Board> {
     let mut board: Board = toml::from_str(&text)
         .with_context(|| format!("bad board description {}", path.display()))?;
     board.dir = dir.to_path_buf();
+    if let Some(mode) = &board.bounds_checks
+        && mode != "guard"
+        && mode != "explicit"
+    {
+        bail!(
+            "bad board description {}: bounds-checks must be \"guard\" or \"explicit\", not \"{mode}\"",
+            path.display()
+        );
+    }
     Ok(board)
 }
 

@@ -62,6 +62,11 @@ pub struct CodegenArgs {
     /// Extra ISA flag for Cranelift, e.g. `has_avx` or `has_zbb` (repeatable).
     #[arg(long = "isa-flag", value_name = "FLAG")]
     isa_flags: Vec<String>,
+    /// Memory bounds checks: `explicit` (any core) or `guard` (no checks:
+    /// needs a board that maps guard regions). Default: the board's choice,
+    /// else guard regions for Linux targets and explicit checks otherwise.
+    #[arg(long, value_parser = ["explicit", "guard"])]
+    bounds_checks: Option<String>,
 }
 
 impl CodegenArgs {
@@ -70,6 +75,7 @@ impl CodegenArgs {
             opt_level: self.opt_level.clone(),
             verify: self.verify,
             isa_flags: self.isa_flags.clone(),
+            guard_regions: self.bounds_checks.as_deref().map(|m| m == "guard"),
             ..Default::default()
         }
     }
