@@ -151,6 +151,44 @@ fn memory_grow_beyond_the_board_returns_minus_one() {
 }
 
 #[test]
+fn bounds_checks_follow_the_board_or_the_flag() {
+    let dir = scratch("bounds-modes");
+    // After a grow to 2 pages: the last byte is readable, the next traps.
+    let m = write(
+        &dir,
+        "edge.wat",
+        r#"(module
+             (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+             (memory 1)
+             (func $edge (export "_start")
+               (drop (memory.grow (i32.const 1)))
+               (drop (i32.load8_u (i32.const 131071)))
+               (drop (i32.load8_u (i32.const 131072)))
+               (call $exit (i32.const 3))))"#,
+    );
+    let m = m.to_str().unwrap();
+    // qemu-virt-aarch64 maps guard regions (its default); explicit checks
+    // must give the same answer there.
+    for mode in [
+        &[][..],
+        &["--bounds-checks", "explicit"],
+        &["--bounds-checks", "guard"],
+    ] {
+        let args: Vec<&str> = mode.iter().copied().chain([m]).collect();
+        let (status, _, err) = run("qemu-virt-aarch64", &args);
+        assert_eq!(
+            (status, err.as_str()),
+            (125, "kiln: trap: out of bounds memory access in edge\n"),
+            "{mode:?}"
+        );
+    }
+    // A board without an MMU refuses guard-region code at load time.
+    let (status, _, err) = run("qemu-virt-riscv64", &["--bounds-checks", "guard", m]);
+    assert_eq!(status, 126, "{err}");
+    assert!(err.contains("no virtual memory"), "{err}");
+}
+
+#[test]
 fn stdin_reaches_the_program_and_ends() {
     let dir = scratch("stdin");
     let cat = write(
