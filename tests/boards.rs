@@ -167,20 +167,22 @@ fn bounds_checks_follow_the_board_or_the_flag() {
                (call $exit (i32.const 3))))"#,
     );
     let m = m.to_str().unwrap();
-    // qemu-virt-aarch64 maps guard regions (its default); explicit checks
-    // must give the same answer there.
-    for mode in [
-        &[][..],
-        &["--bounds-checks", "explicit"],
-        &["--bounds-checks", "guard"],
-    ] {
-        let args: Vec<&str> = mode.iter().copied().chain([m]).collect();
-        let (status, _, err) = run("qemu-virt-aarch64", &args);
-        assert_eq!(
-            (status, err.as_str()),
-            (125, "kiln: trap: out of bounds memory access in edge\n"),
-            "{mode:?}"
-        );
+    // qemu-virt-aarch64 and qemu-x86_64 map guard regions (their default);
+    // explicit checks must give the same answer there.
+    for board in ["qemu-virt-aarch64", "qemu-x86_64"] {
+        for mode in [
+            &[][..],
+            &["--bounds-checks", "explicit"],
+            &["--bounds-checks", "guard"],
+        ] {
+            let args: Vec<&str> = mode.iter().copied().chain([m]).collect();
+            let (status, _, err) = run(board, &args);
+            assert_eq!(
+                (status, err.as_str()),
+                (125, "kiln: trap: out of bounds memory access in edge\n"),
+                "{board} {mode:?}"
+            );
+        }
     }
     // A board without an MMU refuses guard-region code at load time.
     let (status, _, err) = run("qemu-virt-riscv64", &["--bounds-checks", "guard", m]);

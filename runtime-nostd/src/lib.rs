@@ -2,7 +2,8 @@
 //! board with no operating system (or as a Linux process on the host board).
 //!
 //! - [`abi`]: the contract with compiled code (descriptor, vmctx, trap codes).
-//! - [`board`]: the services a board provides; [`heap`]: its allocator.
+//! - [`board`]: the services a board provides; [`heap`]: its allocator;
+//!   [`paging`]: guard regions for boards with a 4-level MMU.
 //! - [`instance`]: instantiation, memories, tables, globals, builtins.
 //! - [`trap`]: fault-to-trap mapping and the resume after a trap (and the
 //!   watchdog's interrupt); [`integrity`]: the image seal checked at boot.
@@ -26,6 +27,7 @@ pub mod heap;
 pub mod instance;
 pub mod integrity;
 pub mod memory;
+pub mod paging;
 pub mod start;
 pub mod trap;
 pub mod wasi;

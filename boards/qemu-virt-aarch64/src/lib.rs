@@ -4,8 +4,6 @@
 //! memory map, boot flow and trap handling.
 #![no_std]
 
-extern crate alloc;
-
 mod boot;
 mod console;
 #[cfg(feature = "selftest")]

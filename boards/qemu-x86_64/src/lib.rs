@@ -10,6 +10,7 @@ mod console;
 mod selftest;
 mod trap;
 mod uart;
+mod vm;
 mod watchdog;
 
 use core::arch::x86_64::{__cpuid, __cpuid_count, _rdtsc};
@@ -63,6 +64,7 @@ extern "C" fn kiln_board_main() -> ! {
     // SAFETY: link.ld reserves this range of RAM for the heap alone.
     unsafe { HEAP.claim(heap_start as *mut u8, heap_end - heap_start) };
     uart::init();
+    kiln_runtime::board::set_virtual_memory(&vm::BOARD_VM);
     let has_rdrand = __cpuid(1).ecx & (1 << 30) != 0;
     let mut board = QemuX86 {
         output: console::Output {
