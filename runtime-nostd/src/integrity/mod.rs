@@ -8,9 +8,16 @@
 //! `docs/security.md`).
 //!
 //! SHA-256 is implemented here (FIPS 180-4) so that every board gets it
-//! without target-specific code.
+//! without target-specific code; on x86_64 and aarch64 CPUs with SHA-256
+//! instructions whole blocks go through them instead (`sha_ni`, `sha2_arm`):
+//! five times faster on the host, and far cheaper under QEMU.
 
 use crate::abi::ImageSeal;
+
+#[cfg(target_arch = "aarch64")]
+mod sha2_arm;
+#[cfg(target_arch = "x86_64")]
+mod sha_ni;
 
 /// Why an image was refused.
 pub struct Mismatch {
@@ -74,7 +81,11 @@ pub struct Sha256 {
     length: u64,
 }
 
-const K: [u32; 64] = [
+/// The round constants, 16-byte aligned for the SHA-NI path.
+#[repr(C, align(16))]
+struct RoundConstants([u32; 64]);
+
+const K: RoundConstants = RoundConstants([
     0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
     0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
     0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
@@ -83,7 +94,7 @@ const K: [u32; 64] = [
     0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
     0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
     0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
-];
+]);
 
 impl Default for Sha256 {
     fn default() -> Self {
@@ -118,13 +129,9 @@ impl Sha256 {
             self.compress(&block);
             self.filled = 0;
         }
-        let mut chunks = data.chunks_exact(64);
-        for chunk in &mut chunks {
-            let mut block = [0u8; 64];
-            block.copy_from_slice(chunk);
-            self.compress(&block);
-        }
-        let rest = chunks.remainder();
+        let whole = data.len() - data.len() % 64;
+        let (blocks, rest) = data.split_at(whole);
+        self.compress_blocks(blocks);
         self.block[..rest.len()].copy_from_slice(rest);
         self.filled = rest.len();
     }
@@ -146,6 +153,28 @@ impl Sha256 {
         out
     }
 
+    /// Compresses whole blocks, with the CPU's SHA instructions where it
+    /// has them.
+    fn compress_blocks(&mut self, blocks: &[u8]) {
+        #[cfg(target_arch = "x86_64")]
+        if !blocks.is_empty() && sha_ni::available() {
+            // SAFETY: the CPU has the instructions; whole blocks.
+            unsafe { sha_ni::blocks(&mut self.state, blocks, &K) };
+            return;
+        }
+        #[cfg(target_arch = "aarch64")]
+        if !blocks.is_empty() && sha2_arm::available() {
+            // SAFETY: as above.
+            unsafe { sha2_arm::blocks(&mut self.state, blocks, &K) };
+            return;
+        }
+        for chunk in blocks.chunks_exact(64) {
+            let mut block = [0u8; 64];
+            block.copy_from_slice(chunk);
+            self.compress(&block);
+        }
+    }
+
     fn compress(&mut self, block: &[u8; 64]) {
         let mut w = [0u32; 64];
         for (i, word) in block.chunks_exact(4).enumerate() {
@@ -160,14 +189,14 @@ impl Sha256 {
                 .wrapping_add(s1);
         }
         let [mut a, mut b, mut c, mut d, mut e, mut f, mut g, mut h] = self.state;
-        for i in 0..64 {
+        for (&k, &w) in K.0.iter().zip(&w) {
             let s1 = e.rotate_right(6) ^ e.rotate_right(11) ^ e.rotate_right(25);
             let ch = (e & f) ^ (!e & g);
             let t1 = h
                 .wrapping_add(s1)
                 .wrapping_add(ch)
-                .wrapping_add(K[i])
-                .wrapping_add(w[i]);
+                .wrapping_add(k)
+                .wrapping_add(w);
             let s0 = a.rotate_right(2) ^ a.rotate_right(13) ^ a.rotate_right(22);
             let maj = (a & b) ^ (a & c) ^ (b & c);
             let t2 = s0.wrapping_add(maj);
@@ -219,6 +248,30 @@ mod tests {
             sha(&million),
             "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0"
         );
+    }
+
+    #[test]
+    fn sha_ni_matches_the_portable_code() {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if !sha_ni::available() {
+                eprintln!("no SHA-NI on this CPU: only the portable code was tested");
+                return;
+            }
+            let data: Vec<u8> = (0..64 * 37u32)
+                .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+                .collect();
+            for blocks in [1, 2, 5, 37] {
+                let mut portable = Sha256::new();
+                for chunk in data[..64 * blocks].chunks_exact(64) {
+                    portable.compress(chunk.try_into().unwrap());
+                }
+                let mut fast = Sha256::new();
+                // SAFETY: checked above.
+                unsafe { sha_ni::blocks(&mut fast.state, &data[..64 * blocks], &K) };
+                assert_eq!(portable.state, fast.state, "{blocks} blocks");
+            }
+        }
     }
 
     #[test]
