@@ -20,8 +20,9 @@ const TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Runs scripts through Kiln on a set of boards.
 pub struct Kiln {
-    boards: Vec<Board>,
-    codegen: CodegenOptions,
+    /// Each board with its code generation options (its own bounds-check
+    /// mode: guard regions on host, aarch64 and x86_64, explicit on riscv64).
+    boards: Vec<(Board, CodegenOptions)>,
     work: PathBuf,
     cache: PathBuf,
 }
@@ -45,13 +46,13 @@ impl Kiln {
             // Build the board library now, not inside the first run's timing.
             board::library::ensure_built(&board)
                 .with_context(|| format!("building the {name} board library"))?;
-            found.push(board);
+            let codegen = board.codegen(&CodegenOptions::default())?;
+            found.push((board, codegen));
         }
         std::fs::create_dir_all(work)?;
         std::fs::create_dir_all(cache)?;
         Ok(Kiln {
             boards: found,
-            codegen: CodegenOptions::default(),
             work: work.to_path_buf(),
             cache: cache.to_path_buf(),
         })
@@ -59,7 +60,7 @@ impl Kiln {
 
     /// The boards, in the order given to [`Kiln::new`].
     pub fn boards(&self) -> impl Iterator<Item = &str> {
-        self.boards.iter().map(|b| b.name.as_str())
+        self.boards.iter().map(|(b, _)| b.name.as_str())
     }
 
     /// Runs `script` (written by [`crate::script::write`] for `steps`, with
@@ -74,8 +75,8 @@ impl Kiln {
     ) -> Result<Option<Divergence>> {
         let path = self.work.join("case.wast");
         std::fs::write(&path, script)?;
-        let board = &self.boards[board % self.boards.len()];
-        let report = kiln_compiler::wast::run_file(&path, board, &self.codegen, TIMEOUT);
+        let (board, codegen) = &self.boards[board % self.boards.len()];
+        let report = kiln_compiler::wast::run_file(&path, board, codegen, TIMEOUT);
         self.empty_cache();
         let report = report?;
         let failures: Vec<String> = report

@@ -73,13 +73,20 @@ impl Board {
     }
 
     /// Code generation options for this board: `options`, with the board's
-    /// bounds-check mode unless the user chose one.
-    pub fn codegen(&self, options: &crate::CodegenOptions) -> crate::CodegenOptions {
+    /// bounds-check mode unless the user chose one. Guard regions on a
+    /// board that cannot map them are refused here, before compiling.
+    pub fn codegen(&self, options: &crate::CodegenOptions) -> Result<crate::CodegenOptions> {
         let mut options = options.clone();
-        if options.guard_regions.is_none() {
-            options.guard_regions = self.bounds_checks.as_deref().map(|m| m == "guard");
+        let has_guard_regions = self.bounds_checks.as_deref() == Some("guard");
+        match options.guard_regions {
+            None => options.guard_regions = Some(has_guard_regions),
+            Some(true) if !has_guard_regions => bail!(
+                "board `{}` cannot map guard regions (no virtual memory): use --bounds-checks explicit",
+                self.name
+            ),
+            Some(_) => {}
         }
-        options
+        Ok(options)
     }
 
     /// Bytes of RAM the board has (sum of regions named `ram`).
