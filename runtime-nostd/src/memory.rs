@@ -236,6 +236,7 @@ pub(crate) fn copy_within(bytes: &mut [u8], src: usize, dst: usize, len: usize) 
 // SysV: rdi = dst, rsi = src, rdx = len; xmm0-3 and rcx are caller-saved.
 #[cfg(target_arch = "x86_64")]
 core::arch::global_asm!(
+    ".pushsection .text, \"ax\"",
     // Copies whole 64-byte pieces upwards; returns the bytes copied.
     ".globl kiln_copy_up_64",
     "kiln_copy_up_64:",
@@ -276,6 +277,7 @@ core::arch::global_asm!(
     "jmp 2b",
     "3:",
     "ret",
+    ".popsection",
 );
 
 #[cfg(target_arch = "x86_64")]

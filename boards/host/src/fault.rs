@@ -87,11 +87,13 @@ struct StackT {
 }
 
 core::arch::global_asm!(
+    ".pushsection .text, \"ax\"",
     ".globl kiln_host_sigreturn",
     "kiln_host_sigreturn:",
     "mov eax, {sigreturn}",
     "syscall",
     "ud2",
+    ".popsection",
     sigreturn = const syscall::RT_SIGRETURN,
 );
 

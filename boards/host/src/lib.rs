@@ -44,7 +44,7 @@ unsafe extern "C" {
 }
 
 core::arch::global_asm!(
-    ".section .text.kiln_start,\"ax\",@progbits",
+    ".pushsection .text.kiln_start,\"ax\",@progbits",
     ".globl _start",
     "_start:",
     "xor ebp, ebp",
@@ -59,6 +59,7 @@ core::arch::global_asm!(
     "xor ebp, ebp",
     "call rsi",
     "ud2",
+    ".popsection",
     main = sym host_main,
 );
 

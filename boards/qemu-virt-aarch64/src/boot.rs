@@ -40,7 +40,7 @@ const DEVICE_BLOCK: u64 = 0x0060_0000_0000_0401;
 const RAM_BLOCK: u64 = 0x705;
 
 core::arch::global_asm!(
-    ".section .text.boot, \"ax\"",
+    ".pushsection .text.boot, \"ax\"",
     ".globl _start",
     "_start:",
     "    mrs x0, mpidr_el1",
@@ -110,7 +110,8 @@ core::arch::global_asm!(
     "",
     // Vectors: (current EL with SP_EL0, current EL with SP_ELx, lower EL
     // AArch64, lower EL AArch32) x (sync, IRQ, FIQ, SError). x0 = index.
-    ".section .text.kiln_vectors, \"ax\"",
+    ".popsection",
+    ".pushsection .text.kiln_vectors, \"ax\"",
     ".balign 2048",
     "kiln_vectors:",
     ".irp index, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15",
@@ -211,7 +212,8 @@ core::arch::global_asm!(
     "5:  add sp, sp, #704",
     "    eret",
     "",
-    ".section .rodata.kiln_page_tables, \"a\"",
+    ".popsection",
+    ".pushsection .rodata.kiln_page_tables, \"a\"",
     ".balign 4096",
     "kiln_l2_devices:",
     ".set kiln_block, 0",
@@ -228,12 +230,14 @@ core::arch::global_asm!(
     "    .quad 0x40000000 | {ram}",
     "    .fill 510, 8, 0",
     // Level 0 is written at run time (vm.rs): writable data.
-    ".section .data.kiln_l0_table, \"aw\"",
+    ".popsection",
+    ".pushsection .data.kiln_l0_table, \"aw\"",
     ".balign 4096",
     ".globl kiln_l0_table",
     "kiln_l0_table:",
     "    .quad kiln_l1_table + 3",
     "    .fill 511, 8, 0",
+    ".popsection",
     mair = const MAIR,
     tcr = const TCR,
     sctlr_set = const SCTLR_SET,

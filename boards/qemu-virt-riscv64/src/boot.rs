@@ -11,7 +11,7 @@
 //! interrupted code: for it the entry saves the caller-saved registers.
 
 core::arch::global_asm!(
-    ".section .text.boot, \"ax\"",
+    ".pushsection .text.boot, \"ax\"",
     ".globl _start",
     "_start:",
     "    csrr t0, mhartid",
@@ -34,7 +34,8 @@ core::arch::global_asm!(
     "3:  wfi",
     "    j 3b",
     "",
-    ".section .text.kiln_trap_entry, \"ax\"",
+    ".popsection",
+    ".pushsection .text.kiln_trap_entry, \"ax\"",
     ".balign 4",
     ".globl kiln_trap_entry",
     "kiln_trap_entry:",
@@ -113,4 +114,5 @@ core::arch::global_asm!(
     "    csrr sp, mscratch",
     "2:  mret",
     ".option pop",
+    ".popsection",
 );

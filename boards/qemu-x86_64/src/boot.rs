@@ -18,7 +18,7 @@
 //! `kiln_resume` loads its own).
 
 core::arch::global_asm!(
-    ".section .text.boot, \"ax\"",
+    ".pushsection .text.boot, \"ax\"",
     ".code32",
     ".globl _start",
     "_start:",
@@ -83,7 +83,8 @@ core::arch::global_asm!(
     "    jmp 3b",
     "",
     // Exception stubs, 16 bytes apart (`trap::install` relies on it).
-    ".section .text.kiln_exceptions, \"ax\"",
+    ".popsection",
+    ".pushsection .text.kiln_exceptions, \"ax\"",
     ".balign 16",
     ".globl kiln_exception_stubs",
     "kiln_exception_stubs:",
@@ -108,7 +109,8 @@ core::arch::global_asm!(
     "    iretq",
     "",
     // The PVH entry point (XEN_ELFNOTE_PHYS32_ENTRY = 18).
-    ".section .note.Xen, \"a\", @note",
+    ".popsection",
+    ".pushsection .note.Xen, \"a\", @note",
     ".balign 4",
     "    .long 4",
     "    .long 8",
@@ -119,7 +121,8 @@ core::arch::global_asm!(
     "    .balign 4",
     "",
     // GDT: null, 64-bit code (0x08), data (0x10), TSS (0x18, set by `trap`).
-    ".section .data.kiln_gdt, \"aw\"",
+    ".popsection",
+    ".pushsection .data.kiln_gdt, \"aw\"",
     ".balign 16",
     ".globl kiln_gdt",
     "kiln_gdt:",
@@ -133,6 +136,7 @@ core::arch::global_asm!(
     "kiln_gdt_pointer:",
     "    .word kiln_gdt_end - kiln_gdt - 1",
     "    .quad kiln_gdt",
+    ".popsection",
 );
 
 /// A page-table page (zeroed with `.bss`, filled by the boot code).

@@ -43,7 +43,7 @@ static TSC_HZ: AtomicU64 = AtomicU64::new(1);
 static APIC_HZ: AtomicU64 = AtomicU64::new(1);
 
 core::arch::global_asm!(
-    ".section .text.kiln_watchdog, \"ax\"",
+    ".pushsection .text.kiln_watchdog, \"ax\"",
     ".balign 16",
     ".globl kiln_timer_entry",
     "kiln_timer_entry:",
@@ -82,6 +82,7 @@ core::arch::global_asm!(
     ".globl kiln_spurious_entry",
     "kiln_spurious_entry:",
     "    iretq",
+    ".popsection",
 );
 
 unsafe extern "C" {

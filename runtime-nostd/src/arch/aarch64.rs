@@ -5,6 +5,7 @@
 pub const JMPBUF_WORDS: usize = 21;
 
 core::arch::global_asm!(
+    ".pushsection .text, \"ax\"",
     ".globl kiln_call_guarded",
     ".type kiln_call_guarded,%function",
     "kiln_call_guarded:",
@@ -51,4 +52,5 @@ core::arch::global_asm!(
     "mov w0, w1",
     "ret",
     ".size kiln_resume, . - kiln_resume",
+    ".popsection",
 );

@@ -5,6 +5,7 @@
 pub const JMPBUF_WORDS: usize = 26;
 
 core::arch::global_asm!(
+    ".pushsection .text, \"ax\"",
     // The jump buffer saves FP registers whatever the crate's target features.
     ".option push",
     ".option arch, +d",
@@ -84,4 +85,5 @@ core::arch::global_asm!(
     "ret",
     ".size kiln_resume, . - kiln_resume",
     ".option pop",
+    ".popsection",
 );

@@ -6,6 +6,7 @@
 pub const JMPBUF_WORDS: usize = 8;
 
 core::arch::global_asm!(
+    ".pushsection .text, \"ax\"",
     ".globl kiln_call_guarded",
     ".type kiln_call_guarded,@function",
     "kiln_call_guarded:",
@@ -45,4 +46,5 @@ core::arch::global_asm!(
     "mov eax, esi",
     "jmp qword ptr [rdi + 56]",
     ".size kiln_resume, . - kiln_resume",
+    ".popsection",
 );

@@ -56,7 +56,7 @@ core::arch::global_asm!(
     "    sha256su0 \\w0\\().4s, \\w1\\().4s",
     "    sha256su1 \\w0\\().4s, \\w2\\().4s, \\w3\\().4s",
     ".endm",
-    ".section .text.kiln_sha256_blocks_arm, \"ax\"",
+    ".pushsection .text.kiln_sha256_blocks_arm, \"ax\"",
     ".globl kiln_sha256_blocks_arm",
     ".p2align 2",
     "kiln_sha256_blocks_arm:",
@@ -115,4 +115,5 @@ core::arch::global_asm!(
     "    ret",
     ".purgem KILN_SHA_ROUNDS4",
     ".purgem KILN_SHA_SCHEDULE",
+    ".popsection",
 );
