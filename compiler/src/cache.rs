@@ -87,19 +87,31 @@ pub fn get_or_make(
     extension: &str,
     make: impl FnOnce(&Path) -> Result<()>,
 ) -> Result<PathBuf> {
-    let dir = dir();
-    std::fs::create_dir_all(&dir)
+    get_or_make_in(&dir(), key, extension, make)
+}
+
+fn get_or_make_in(
+    dir: &Path,
+    key: Key,
+    extension: &str,
+    make: impl FnOnce(&Path) -> Result<()>,
+) -> Result<PathBuf> {
+    std::fs::create_dir_all(dir)
         .with_context(|| format!("cannot create the cache folder {}", dir.display()))?;
     let path = dir.join(format!("{}.{extension}", key.hex()));
     if path.is_file() {
         return Ok(path);
     }
     // Produce into a private temporary name, then rename: concurrent kiln
-    // processes never see a half-written file.
+    // processes, and threads of one (`kiln wast` links scripts in
+    // parallel, and two scripts may hold the same module), never see a
+    // half-written file.
+    static MADE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let tmp = dir.join(format!(
-        ".{}.{}.tmp",
+        ".{}.{}.{}.tmp",
         path.file_name().unwrap_or_default().to_string_lossy(),
-        std::process::id()
+        std::process::id(),
+        MADE.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     ));
     let result = make(&tmp).and_then(|()| {
         std::fs::rename(&tmp, &path).with_context(|| format!("cannot write {}", path.display()))
@@ -108,4 +120,37 @@ pub fn get_or_make(
         let _ = std::fs::remove_file(&tmp);
     }
     result.map(|()| path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Threads of one process making the same entry at once: each writes
+    /// its own temporary file, so the entry is always whole.
+    #[test]
+    fn concurrent_makers_never_publish_a_partial_file() {
+        let dir = std::env::temp_dir().join(format!("kiln-cache-test-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let whole: Vec<u8> = (0..256 * 1024u32).map(|i| (i % 251) as u8).collect();
+        let barrier = std::sync::Barrier::new(8);
+        std::thread::scope(|s| {
+            for _ in 0..8 {
+                s.spawn(|| {
+                    barrier.wait();
+                    let path = get_or_make_in(&dir, Key::new("test").part("same"), "bin", |tmp| {
+                        let mut f = std::fs::File::create(tmp)?;
+                        for chunk in whole.chunks(4096) {
+                            std::io::Write::write_all(&mut f, chunk)?;
+                            std::thread::yield_now();
+                        }
+                        Ok(())
+                    })
+                    .expect("made");
+                    assert_eq!(std::fs::read(path).expect("read"), whole);
+                });
+            }
+        });
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
