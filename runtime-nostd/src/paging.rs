@@ -31,9 +31,9 @@ const FRAME_ALIGN: usize = 64 << 10;
 pub trait PageFormat {
     /// Bits of an entry that points to the next level's table.
     const TABLE: u64;
-    /// Bits of a 4 KiB page of linear memory: valid, readable and writable
-    /// (and never executable where the board has that bit enabled).
-    const PAGE: u64;
+    /// Bits of a 4 KiB page of linear memory: valid, readable, writable and
+    /// never executable where the CPU can say so.
+    fn page() -> u64;
     /// The output-address bits of an entry.
     const ADDRESS_MASK: u64;
     /// Bit 0 of every valid entry, in both formats.
@@ -156,6 +156,7 @@ impl<F: PageFormat> VirtualMemory for SlotMemory<F> {
             return false;
         }
         let va = start as usize;
+        let bits = F::page();
         for page in (0..bytes).step_by(PAGE) {
             // SAFETY: `va + page` lies in a slot this type handed out.
             let Some(e) = (unsafe { Self::entry(va + page) }) else {
@@ -169,7 +170,7 @@ impl<F: PageFormat> VirtualMemory for SlotMemory<F> {
                 return false;
             };
             // SAFETY: `e` is the level-3 entry of this page.
-            unsafe { *e = (frame as u64 + page as u64) | F::PAGE };
+            unsafe { *e = (frame as u64 + page as u64) | bits };
         }
         F::sync(false);
         self.state().frames.push((va, frame, bytes));

@@ -17,10 +17,13 @@ pub struct Aarch64Pages;
 impl PageFormat for Aarch64Pages {
     /// Level 0-2 descriptor pointing to the next table.
     const TABLE: u64 = 0b11;
+    const ADDRESS_MASK: u64 = 0x0000_ffff_ffff_f000;
+
     /// Level 3 page: valid, page, AttrIndx 1 (normal write-back), inner
     /// shareable, access flag, EL1 read/write, never executable.
-    const PAGE: u64 = 0b11 | (1 << 2) | (0b11 << 8) | (1 << 10) | (1 << 53) | (1 << 54);
-    const ADDRESS_MASK: u64 = 0x0000_ffff_ffff_f000;
+    fn page() -> u64 {
+        0b11 | (1 << 2) | (0b11 << 8) | (1 << 10) | (1 << 53) | (1 << 54)
+    }
 
     fn root() -> *mut u64 {
         (&raw mut kiln_l0_table).cast()

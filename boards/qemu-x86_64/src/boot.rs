@@ -4,8 +4,8 @@
 //! and starts it in flat 32-bit protected mode, paging off. The boot code
 //! loads our GDT, zeroes `.bss`, builds the page tables (identity map of the
 //! first GiB with 2 MiB pages, the first 2 MiB left unmapped so that null
-//! pointers fault), enables PAE, SSE (CR4.OSFXSR, OSXMMEXCPT; CR0.MP, no EM)
-//! and long mode, and far-returns into 64-bit code, which sets the stack and
+//! pointers fault), enables PAE, SSE (CR4.OSFXSR, OSXMMEXCPT; CR0.MP, no EM),
+//! execute-disable where the CPU has it, and long mode, and far-returns into 64-bit code, which sets the stack and
 //! calls `kiln_board_main`. The IDT and TSS are set up in Rust (`trap`).
 //!
 //! Exception stubs: one 16-byte stub per vector 0..31 pushes a zero error
@@ -51,11 +51,18 @@ core::arch::global_asm!(
     "    mov cr4, eax",
     "    mov eax, offset kiln_pml4",
     "    mov cr3, eax",
-    // EFER.LME.
+    // EFER.LME, and EFER.NXE where the CPU has the execute-disable bit
+    // (CPUID 0x8000_0001 EDX.20): linear memory's pages use it (vm.rs).
+    "    mov eax, 0x80000001",
+    "    cpuid",
+    "    mov esi, edx",
     "    mov ecx, 0xc0000080",
     "    rdmsr",
     "    or eax, 1 << 8",
-    "    wrmsr",
+    "    test esi, 1 << 20",
+    "    jz 2f",
+    "    or eax, 1 << 11",
+    "2:  wrmsr",
     // CR0: PG, WP, NE, MP on; EM, TS off.
     "    mov eax, cr0",
     "    and eax, ~((1 << 2) | (1 << 3))",

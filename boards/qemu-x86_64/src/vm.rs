@@ -17,10 +17,21 @@ pub struct LongModePages;
 impl PageFormat for LongModePages {
     /// Present, writable: the next level's table.
     const TABLE: u64 = 0b11;
-    /// Present, writable, supervisor 4 KiB page (EFER.NXE is off, so no
-    /// execute-disable bit: the page is data only by convention).
-    const PAGE: u64 = 0b11;
     const ADDRESS_MASK: u64 = 0x000f_ffff_ffff_f000;
+
+    /// Present, writable, supervisor 4 KiB page; execute-disable when the
+    /// boot code could turn EFER.NXE on (the bit is reserved otherwise).
+    fn page() -> u64 {
+        const EFER: u32 = 0xc000_0080;
+        const NXE: u64 = 1 << 11;
+        let (low, high): (u32, u32);
+        // SAFETY: reading EFER at CPL 0 has no side effects.
+        unsafe {
+            core::arch::asm!("rdmsr", in("ecx") EFER, out("eax") low, out("edx") high, options(nomem, nostack))
+        };
+        let efer = (u64::from(high) << 32) | u64::from(low);
+        if efer & NXE != 0 { 0b11 | (1 << 63) } else { 0b11 }
+    }
 
     fn root() -> *mut u64 {
         (&raw mut kiln_pml4).cast()
