@@ -30,7 +30,11 @@ impl PageFormat for LongModePages {
             core::arch::asm!("rdmsr", in("ecx") EFER, out("eax") low, out("edx") high, options(nomem, nostack))
         };
         let efer = (u64::from(high) << 32) | u64::from(low);
-        if efer & NXE != 0 { 0b11 | (1 << 63) } else { 0b11 }
+        if efer & NXE != 0 {
+            0b11 | (1 << 63)
+        } else {
+            0b11
+        }
     }
 
     fn root() -> *mut u64 {
