@@ -23,12 +23,23 @@ struct Outcome {
 
 /// Runs a command with stdin closed, killing it (and failing) past DEADLINE.
 fn run_limited(cmd: &mut Command) -> Outcome {
-    let mut child = cmd
-        .stdin(Stdio::null())
+    cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+        .stderr(Stdio::piped());
+    // A file this test just wrote can be "busy" for a moment: another test
+    // thread may fork while it is open for writing (ETXTBSY until that
+    // child execs).
+    let mut tries = 0;
+    let mut child = loop {
+        match cmd.spawn() {
+            Ok(child) => break child,
+            Err(e) if e.raw_os_error() == Some(26) && tries < 100 => {
+                tries += 1;
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(e) => panic!("cannot run {cmd:?}: {e}"),
+        }
+    };
     let start = Instant::now();
     loop {
         if child.try_wait().expect("waiting for the command").is_some() {
