@@ -13,11 +13,15 @@
 //!   `memory.grow` reallocates, so compiled code checks every access against
 //!   the current length and reloads the base after calls.
 
+mod copy;
+
 use alloc::boxed::Box;
 
 use crate::abi::VmMemory;
 use crate::board;
 use crate::instance::InstantiateError;
+
+pub(crate) use copy::copy_within;
 
 /// Size of a Wasm page.
 pub const PAGE_SIZE: usize = 65536;
@@ -201,123 +205,6 @@ impl Drop for MemoryStore {
                     core::alloc::Layout::from_size_align_unchecked(self.vm.capacity, 16),
                 )
             };
-        }
-    }
-}
-
-/// `memory.copy` within one memory: `bytes[src..src + len]` to `dst`, the
-/// ranges already checked. On x86_64 the generic `memmove` copies with
-/// `rep movs`, which leaves its fast path for overlapping, nearby or
-/// misaligned ranges and for backward copies runs with the direction flag
-/// set, a slow microcoded path (shootout-memmove took 5.6x Wasmtime's time
-/// with it): copies go through 64-byte SSE loops instead.
-pub(crate) fn copy_within(bytes: &mut [u8], src: usize, dst: usize, len: usize) {
-    debug_assert!(src + len <= bytes.len() && dst + len <= bytes.len());
-    #[cfg(target_arch = "x86_64")]
-    {
-        let base = bytes.as_mut_ptr();
-        // SAFETY: both ranges lie inside `bytes` (checked by the caller).
-        unsafe {
-            if dst > src {
-                copy_backward(base.add(dst), base.add(src), len);
-            } else {
-                copy_forward(base.add(dst), base.add(src), len);
-            }
-        }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    bytes.copy_within(src..src + len, dst);
-}
-
-// The 64-byte loops, in assembly: the bare-metal x86_64 target Rust code is
-// built for has no SSE (soft float), but every board runs compiled Wasm
-// with SSE enabled, and a separate function can use it; and LLVM cannot
-// turn an assembly loop back into a call of the `memmove` it replaces.
-// SysV: rdi = dst, rsi = src, rdx = len; xmm0-3 and rcx are caller-saved.
-#[cfg(target_arch = "x86_64")]
-core::arch::global_asm!(
-    ".pushsection .text, \"ax\"",
-    // Copies whole 64-byte pieces upwards; returns the bytes copied.
-    ".globl kiln_copy_up_64",
-    "kiln_copy_up_64:",
-    "xor eax, eax",
-    "2:",
-    "lea rcx, [rax + 64]",
-    "cmp rcx, rdx",
-    "ja 3f",
-    "movdqu xmm0, xmmword ptr [rsi + rax]",
-    "movdqu xmm1, xmmword ptr [rsi + rax + 16]",
-    "movdqu xmm2, xmmword ptr [rsi + rax + 32]",
-    "movdqu xmm3, xmmword ptr [rsi + rax + 48]",
-    "movdqu xmmword ptr [rdi + rax], xmm0",
-    "movdqu xmmword ptr [rdi + rax + 16], xmm1",
-    "movdqu xmmword ptr [rdi + rax + 32], xmm2",
-    "movdqu xmmword ptr [rdi + rax + 48], xmm3",
-    "mov rax, rcx",
-    "jmp 2b",
-    "3:",
-    "ret",
-    // Copies whole 64-byte pieces downwards from the end; returns the
-    // length of the head still to copy (below 64).
-    ".globl kiln_copy_down_64",
-    "kiln_copy_down_64:",
-    "mov rax, rdx",
-    "2:",
-    "cmp rax, 64",
-    "jb 3f",
-    "sub rax, 64",
-    "movdqu xmm0, xmmword ptr [rsi + rax + 48]",
-    "movdqu xmm1, xmmword ptr [rsi + rax + 32]",
-    "movdqu xmm2, xmmword ptr [rsi + rax + 16]",
-    "movdqu xmm3, xmmword ptr [rsi + rax]",
-    "movdqu xmmword ptr [rdi + rax + 48], xmm0",
-    "movdqu xmmword ptr [rdi + rax + 32], xmm1",
-    "movdqu xmmword ptr [rdi + rax + 16], xmm2",
-    "movdqu xmmword ptr [rdi + rax], xmm3",
-    "jmp 2b",
-    "3:",
-    "ret",
-    ".popsection",
-);
-
-#[cfg(target_arch = "x86_64")]
-unsafe extern "C" {
-    fn kiln_copy_up_64(dst: *mut u8, src: *const u8, len: usize) -> usize;
-    fn kiln_copy_down_64(dst: *mut u8, src: *const u8, len: usize) -> usize;
-}
-
-/// Copies `len` bytes from `src` to `dst <= src`, upwards, each 64-byte
-/// piece read whole before it is written: the writes stay below what is
-/// still to be read, so the ranges may overlap.
-///
-/// # Safety
-/// `src..src + len` and `dst..dst + len` must be valid for reads / writes.
-#[cfg(target_arch = "x86_64")]
-unsafe fn copy_forward(dst: *mut u8, src: *const u8, len: usize) {
-    // SAFETY: the caller's ranges; the assembly stays below `len`.
-    unsafe {
-        let mut i = kiln_copy_up_64(dst, src, len);
-        while i < len {
-            *dst.add(i) = *src.add(i);
-            i += 1;
-        }
-    }
-}
-
-/// Copies `len` bytes from `src` to `dst > src`, downwards from the end,
-/// each 64-byte piece read whole before it is written: the writes stay
-/// above what is still to be read, so the ranges may overlap.
-///
-/// # Safety
-/// `src..src + len` and `dst..dst + len` must be valid for reads / writes.
-#[cfg(target_arch = "x86_64")]
-unsafe fn copy_backward(dst: *mut u8, src: *const u8, len: usize) {
-    // SAFETY: the caller's ranges; the assembly stays below `len`.
-    unsafe {
-        let mut n = kiln_copy_down_64(dst, src, len);
-        while n > 0 {
-            n -= 1;
-            *dst.add(n) = *src.add(n);
         }
     }
 }
