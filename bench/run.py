@@ -10,13 +10,14 @@ against the same C compiled natively with gcc -O2.
 Programs: every .wasm under ../shared/corpus/sightglass, CPython 3.11
 (../shared/corpus/fetch-programs.sh) running bench/python/pystone_like.py,
 and the kernels in bench/kernels (built with `python3 -m ziglang cc -target
-wasm32-wasi -O2` and `gcc -O2`). Each program runs --runs times per engine,
-the engines alternating (and swapping who goes first) so that machine noise
-hits both alike; the tables show medians. Time is the region between
-`bench.start` and `bench.end` where the program has one, otherwise the
-whole run (Kiln: the firmware process from exec to exit; Wasmtime:
-instantiation plus `_start`, so Python's own start-up is not counted).
-Compile time is measured separately: `kiln compile` versus
+wasm32-wasi -O2` and `gcc -O2`; built again with `-msimd128` as
+kernel-simd/*, against the same native binary). Each program runs --runs
+times per engine, the engines alternating (and swapping who goes first) so
+that machine noise hits both alike; the tables show medians. Time is the
+region between `bench.start` and `bench.end` where the program has one,
+otherwise the whole run (Kiln: the firmware process from exec to exit;
+Wasmtime: instantiation plus `_start`, so Python's own start-up is not
+counted). Compile time is measured separately: `kiln compile` versus
 `wasmtime.Module.from_file`, wall and CPU time and peak memory.
 
 Nothing here is a test: the harness prints numbers and ratios and checks
@@ -65,6 +66,8 @@ class Program:
     # (host, guest) preopens.
     dirs: list = field(default_factory=list)
     native: Path = None
+    # A kernel built with -msimd128: its own kiln/native geomean.
+    simd: bool = False
     expected_stdout: bytes = None
     expected_stderr: bytes = None
     note: str = ""
@@ -116,21 +119,28 @@ def python_program():
 
 
 def kernel_programs():
+    """kernel/K, then kernel-simd/K (the same C built with -msimd128),
+    both against the same gcc -O2 binary."""
     out = OUT / "kernels"
     out.mkdir(parents=True, exist_ok=True)
-    progs = []
+    progs, simd = [], []
     for k in KERNELS:
         src = BENCH / "kernels" / f"{k}.c"
-        wasm, native = out / f"{k}.wasm", out / f"{k}.native"
+        wasm, wasm_simd, native = out / f"{k}.wasm", out / f"{k}-simd.wasm", out / f"{k}.native"
         deps = [src, BENCH / "kernels" / "bench.h"]
         newest = max(p.stat().st_mtime for p in deps)
         if not wasm.exists() or wasm.stat().st_mtime < newest:
             run_checked([sys.executable, "-m", "ziglang", "cc", "-target", "wasm32-wasi", "-O2", "-s",
                          str(src), "-o", str(wasm)])
+        if not wasm_simd.exists() or wasm_simd.stat().st_mtime < newest:
+            run_checked([sys.executable, "-m", "ziglang", "cc", "-target", "wasm32-wasi", "-O2", "-msimd128",
+                         "-s", str(src), "-o", str(wasm_simd)])
         if not native.exists() or native.stat().st_mtime < newest:
             run_checked(["gcc", "-O2", str(src), "-o", str(native)])
         progs.append(Program(name=f"kernel/{k}", wasm=wasm, cwd=out, argv=[f"{k}.wasm"], native=native))
-    return progs
+        simd.append(Program(name=f"kernel-simd/{k}", wasm=wasm_simd, cwd=out, argv=[f"{k}-simd.wasm"],
+                            native=native, simd=True))
+    return progs + simd
 
 
 # -- Kiln ---------------------------------------------------------------------
@@ -341,7 +351,7 @@ def print_runtime(rows, runs):
     head = f"{'program':28} {'region':6} {'kiln s':>9} {'wasmtime s':>10} {'kiln/wt':>8} {'native s':>9} {'kiln/nat':>8}  output"
     print(head)
     print("-" * len(head))
-    ratios, all_ratios, native_ratios = [], [], []
+    ratios, all_ratios, native_ratios, simd_native_ratios = [], [], [], []
     for r in rows:
         p = r["p"]
         if "skip" in r:
@@ -355,7 +365,7 @@ def print_runtime(rows, runs):
         nat = ""
         nat_ratio = ""
         if r["native"]:
-            native_ratios.append(r["kiln"] / r["native"])
+            (simd_native_ratios if p.simd else native_ratios).append(r["kiln"] / r["native"])
             nat, nat_ratio = f"{r['native']:9.4f}", f"{r['kiln'] / r['native']:8.2f}"
         note = " (timer-bound, not in geomean)" if bound else ""
         print(f"{p.name:28} {r['region']:6} {r['kiln']:9.4f} {r['wasmtime']:10.4f} {ratio:8.2f} "
@@ -365,6 +375,13 @@ def print_runtime(rows, runs):
           f"({geomean(all_ratios):.3f} with the timer-bound ones)")
     if native_ratios:
         print(f"geomean kiln/native gcc -O2 (C kernels): {geomean(native_ratios):.3f}")
+    simd = [r for r in rows if r["p"].simd]
+    if simd_native_ratios:
+        print(f"geomean kiln/native gcc -O2 (C kernels, simd128): {geomean(simd_native_ratios):.3f}"
+              + (f" ({len(simd) - len(simd_native_ratios)} of {len(simd)} n/a)"
+                 if len(simd_native_ratios) < len(simd) else ""))
+    elif simd:
+        print("geomean kiln/native gcc -O2 (C kernels, simd128): n/a (Kiln refused all of them)")
     ab = [r["kiln-b"] / r["kiln"] for r in rows if r.get("kiln-b") and max(r["kiln"], r["wasmtime"]) >= TIMER_BOUND]
     if ab:
         print(f"geomean kiln-b/kiln (--ab): {geomean(ab):.3f} over {len(ab)} programs")

@@ -203,9 +203,9 @@ fn bad_modules_get_one_line() {
     let not_wasm = p("text.wasm", b"hello");
     let bad_text = p("bad.wat", b"(module (func (result i32) i64.const))");
     let invalid = p("invalid.wat", b"(module (func (result i32) i64.const 1))");
-    let simd = p(
-        "simd.wat",
-        b"(module (func) (func (drop (v128.const i64x2 0 0))))",
+    let relaxed = p(
+        "relaxed.wat",
+        b"(module (func) (func (param v128) (result v128) (f32x4.relaxed_madd (local.get 0) (local.get 0) (local.get 0))))",
     );
     let tail = p("tail.wat", b"(module (func $f (return_call $f)))");
     let threads = p("threads.wat", b"(module (memory 1 1 shared))");
@@ -217,8 +217,8 @@ fn bad_modules_get_one_line() {
         (&bad_text, "malformed text module"),
         (&invalid, "invalid module: type mismatch"),
         (
-            &simd,
-            "uses the SIMD (128-bit vectors) proposal (first in function 1",
+            &relaxed,
+            "uses the relaxed SIMD proposal (first in function 1",
         ),
         (&tail, "uses the tail calls proposal"),
         (&threads, "uses the threads"),

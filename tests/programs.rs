@@ -27,8 +27,6 @@ enum Boards {
     All,
     /// These QEMU boards only, and why not the others.
     Only(&'static [&'static str], &'static str),
-    /// Not at all yet: the compiler refuses it with this message.
-    Unsupported(&'static str),
 }
 
 /// Every Sightglass program: (folder, file, boards). Each runs with a copy
@@ -48,11 +46,7 @@ const SIGHTGLASS: &[(&str, &str, Boards)] = &[
         ),
     ),
     ("hashset", "benchmark.wasm", Boards::All),
-    (
-        "meshoptimizer",
-        "benchmark.wasm",
-        Boards::Unsupported("uses the SIMD (128-bit vectors) proposal"),
-    ),
+    ("meshoptimizer", "benchmark.wasm", Boards::All),
     ("noop", "benchmark.wasm", Boards::All),
     ("quicksort", "benchmark.wasm", Boards::All),
     ("richards", "benchmark.wasm", Boards::All),
@@ -153,7 +147,7 @@ fn sightglass(board: &str) {
             Boards::All => None,
             Boards::Only(_, _) if board == "host" => None,
             Boards::Only(boards, _) if boards.contains(&board) => None,
-            Boards::Only(_, why) | Boards::Unsupported(why) => Some(why),
+            Boards::Only(_, why) => Some(why),
         };
         if let Some(why) = not_here {
             eprintln!("sightglass {folder}/{file}: not run on {board} ({why})");
@@ -232,16 +226,6 @@ fn sightglass_list_is_complete() {
                         "{folder}/{file}: unknown board {board}"
                     );
                 }
-            }
-            Boards::Unsupported(message) => {
-                // When the compiler learns the feature, this fails: move the
-                // program back to `Boards::All`.
-                let out = kiln_tests::output(kiln().arg("run").arg(root.join(folder).join(file)));
-                assert!(
-                    !out.status.success() && stderr(&out).contains(message),
-                    "{folder}/{file} is listed as unsupported ({message}) but: {}",
-                    stderr(&out)
-                );
             }
             Boards::All => {}
         }

@@ -208,7 +208,10 @@ fn bounds_checks(triple: &Triple) -> BoundsChecks {
 /// The ISA baseline Kiln assumes per architecture. x86_64: x86-64-v2 (SSE4.2,
 /// POPCNT: every x86_64 CPU since 2009, and QEMU's `-cpu max`), which also
 /// lets Cranelift round floats inline instead of calling libm. aarch64:
-/// ARMv8.0. riscv64: RV64GC (the `C` part is Zca + Zcd).
+/// ARMv8.0 (SIMD through NEON, always present). riscv64: RV64GC (the `C`
+/// part is Zca + Zcd) plus V with VLEN >= 128 for Wasm SIMD: Cranelift
+/// emits vector instructions only for `v128` code (the flags change nothing
+/// in scalar code), so a module without SIMD still runs on a core without V.
 fn default_isa_flags(arch: &Architecture) -> &'static [&'static str] {
     match arch {
         Architecture::X86_64 => &[
@@ -218,7 +221,7 @@ fn default_isa_flags(arch: &Architecture) -> &'static [&'static str] {
             "has_sse42",
             "has_popcnt",
         ],
-        Architecture::Riscv64(_) => &["has_zca", "has_zcd"],
+        Architecture::Riscv64(_) => &["has_zca", "has_zcd", "has_v", "has_zvl128b"],
         _ => &[],
     }
 }

@@ -13,7 +13,9 @@ use core::ffi::c_void;
 
 /// Version of this contract; stored in every descriptor and manifest.
 /// 3: the manifest carries a deadline and the image seal.
-pub const ABI_VERSION: u32 = 3;
+/// 4: `v128` values: 16-byte global cells, 128-bit constants, two array-call
+/// slots per `v128`.
+pub const ABI_VERSION: u32 = 4;
 
 /// First bytes of every [`ModuleDescriptor`].
 pub const MODULE_MAGIC: [u8; 8] = *b"KILNMOD\0";
@@ -275,8 +277,10 @@ pub struct ConstExpr {
     pub kind: u32,
     /// Global or function index for `GLOBAL_GET` / `REF_FUNC`.
     pub index: u32,
-    /// The value for `VALUE` (f32 in the low 32 bits).
+    /// The value for `VALUE` (f32 in the low 32 bits; a `v128`'s low half).
     pub bits: u64,
+    /// A `v128` value's high half (bytes 8..16); 0 for other types.
+    pub high: u64,
 }
 
 impl ConstExpr {
@@ -368,10 +372,12 @@ pub struct HostFunc {
 // SAFETY: a function pointer and a number, never written.
 unsafe impl Sync for HostFunc {}
 
-/// The array-call convention: arguments in `values[..params]`, results written
-/// back to `values[..results]`; each value occupies one `u64` (f32 in the low
-/// 32 bits, references as pointers). Used for every call that crosses between
-/// Rust and compiled code: export trampolines and host functions.
+/// The array-call convention: arguments in `values[..]`, results written back
+/// from `values[0]`; each value occupies one `u64` (f32 in the low 32 bits,
+/// references as pointers) except a `v128`, which occupies two consecutive
+/// slots (low half first; see [`value_slots`]). Used for every call that
+/// crosses between Rust and compiled code: export trampolines and host
+/// functions.
 pub type ArrayCall = unsafe extern "C" fn(vmctx: *mut VmCtx, values: *mut u64);
 
 #[repr(C)]
@@ -492,10 +498,29 @@ pub struct VmTable {
     pub elem_type: u8,
 }
 
-/// A global's storage cell.
-#[repr(C, align(8))]
+/// A global's storage cell: 16 bytes, aligned for a `v128` (whose bytes
+/// are the cell's, little-endian); other types use `bits` only.
+#[repr(C, align(16))]
 pub struct VmGlobal {
     pub bits: u64,
+    pub high: u64,
+}
+
+impl VmGlobal {
+    /// A cell holding a value of any type but `v128`.
+    pub const fn new(bits: u64) -> VmGlobal {
+        VmGlobal { bits, high: 0 }
+    }
+}
+
+/// Array-call slots a value of type `ty` (a [`valtype`] code) occupies.
+pub const fn value_slots(ty: u8) -> usize {
+    if ty == valtype::V128 { 2 } else { 1 }
+}
+
+/// Array-call slots values of `types` occupy together.
+pub fn slots_of(types: &[u8]) -> usize {
+    types.iter().map(|t| value_slots(*t)).sum()
 }
 
 /// A function reference: what `call_indirect` checks and calls.

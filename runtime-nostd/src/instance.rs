@@ -275,7 +275,7 @@ impl Instance {
             memory_ptr: core::ptr::null_mut(),
             tables: Vec::new(),
             table_ptrs: vec![core::ptr::null_mut(); d.tables.len()],
-            globals: (0..d.globals.len()).map(|_| VmGlobal { bits: 0 }).collect(),
+            globals: (0..d.globals.len()).map(|_| VmGlobal::new(0)).collect(),
             global_ptrs: vec![core::ptr::null_mut(); d.globals.len()],
             funcrefs: (0..d.funcs.len())
                 .map(|_| VmFuncRef {
@@ -318,8 +318,9 @@ impl Instance {
         // Defined globals, in order (initialisers may read earlier globals).
         for (index, global) in d.globals.iter().enumerate() {
             if global.imported == 0 {
-                let bits = instance.eval(&global.init);
-                instance.globals[index].bits = bits;
+                let value = instance.eval(&global.init);
+                instance.globals[index].bits = value as u64;
+                instance.globals[index].high = (value >> 64) as u64;
                 instance.global_ptrs[index] = &mut instance.globals[index];
             }
         }
@@ -498,18 +499,22 @@ impl Instance {
         Ok(())
     }
 
-    /// Evaluates a constant expression.
-    fn eval(&self, expr: &ConstExpr) -> u64 {
+    /// Evaluates a constant expression (128 bits wide for `v128`; other
+    /// types in the low 64).
+    fn eval(&self, expr: &ConstExpr) -> u128 {
         match expr.kind {
             ConstExpr::GLOBAL_GET => {
                 let cell = self.global_ptrs[expr.index as usize];
                 // SAFETY: imported or earlier globals are initialised (validation
                 // guarantees the index refers to one).
-                unsafe { (*cell).bits }
+                let (bits, high) = unsafe { ((*cell).bits, (*cell).high) };
+                u128::from(bits) | u128::from(high) << 64
             }
             ConstExpr::REF_NULL => 0,
-            ConstExpr::REF_FUNC => (&self.funcrefs[expr.index as usize] as *const VmFuncRef) as u64,
-            _ => expr.bits,
+            ConstExpr::REF_FUNC => {
+                (&self.funcrefs[expr.index as usize] as *const VmFuncRef) as u64 as u128
+            }
+            _ => u128::from(expr.bits) | u128::from(expr.high) << 64,
         }
     }
 
@@ -570,7 +575,7 @@ impl Instance {
 
     /// Calls an exported function with the array-call convention.
     pub fn call(&self, func: &ExportedFunc, values: &mut [u64]) -> Result<(), Trap> {
-        assert!(values.len() >= func.params.len().max(func.results.len()));
+        assert!(values.len() >= abi::slots_of(func.params).max(abi::slots_of(func.results)));
         // SAFETY: the trampoline belongs to this instance's module and
         // `values` is large enough.
         unsafe { trap::call(func.trampoline, self.vmctx(), values.as_mut_ptr()) }
@@ -625,7 +630,7 @@ impl Instance {
         let src_range = range(src, len, items.len())?;
         let values: Vec<usize> = items[src_range]
             .iter()
-            .map(|e| self.eval(e) as usize)
+            .map(|e| self.eval(e) as u64 as usize)
             .collect();
         let elements = self.table(table).ok_or(())?.elements();
         let dst_range = range(dst, len, elements.len())?;

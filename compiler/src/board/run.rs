@@ -152,7 +152,7 @@ pub fn run(board: &Board, firmware: &Path, inv: &Invocation) -> Result<Outcome> 
     } else {
         Stdio::inherit()
     });
-    let mut child = cmd.spawn().with_context(|| {
+    let mut child = spawn_retrying(&mut cmd).with_context(|| {
         if qemu {
             format!(
                 "cannot start {} for board {} (install QEMU: ./scripts/setup.sh)",
@@ -257,6 +257,25 @@ pub fn run(board: &Board, firmware: &Path, inv: &Invocation) -> Result<Outcome> 
         stderr,
         timed_out,
     })
+}
+
+/// Starts `cmd`, retrying while the executable is busy (ETXTBSY): a firmware
+/// just written by this process can still be open for writing in a child
+/// that another thread forked meanwhile (`kiln wast` links and starts
+/// scripts in parallel) until that child's exec closes it, a few
+/// milliseconds at most.
+fn spawn_retrying(cmd: &mut Command) -> std::io::Result<std::process::Child> {
+    const ETXTBSY: i32 = 26;
+    let mut tries = 0;
+    loop {
+        match cmd.spawn() {
+            Err(e) if e.raw_os_error() == Some(ETXTBSY) && tries < 200 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            other => return other,
+        }
+    }
 }
 
 #[cfg(test)]

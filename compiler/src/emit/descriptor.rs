@@ -287,6 +287,10 @@ const _: () = assert!(size_of::<Str>() == 16);
 fn const_expr(b: &mut Blob, at: usize, init: ConstInit) {
     let (kind, index, bits) = match init {
         ConstInit::Value(bits) => (ConstExpr::VALUE, 0, bits),
+        ConstInit::V128(bits) => {
+            b.u64(at + offset_of!(ConstExpr, high), (bits >> 64) as u64);
+            (ConstExpr::VALUE, 0, bits as u64)
+        }
         ConstInit::GlobalGet(g) => (ConstExpr::GLOBAL_GET, g, 0),
         ConstInit::RefNull => (ConstExpr::REF_NULL, 0, 0),
         ConstInit::RefFunc(f) => (ConstExpr::REF_FUNC, f, 0),

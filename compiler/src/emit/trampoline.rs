@@ -1,5 +1,6 @@
 //! The small functions at the boundary between Rust and compiled code, both
-//! in the array-call convention (`values[i]` holds one value as 64 bits):
+//! in the array-call convention (one 64-bit slot per value, two for a
+//! `v128`; see `kiln_runtime::abi::ArrayCall`):
 //!
 //! - export trampolines `fn(vmctx, values)`: read the arguments, call the
 //!   Wasm function with its native signature, write the results back;
@@ -15,20 +16,50 @@ use cranelift_codegen::ir::{
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use wasmparser::ValType;
 
+use kiln_runtime::abi::value_slots;
+
+use crate::module;
 use crate::translate::environ::{self, POINTER, funcref};
 use crate::translate::{ModuleEnv, NAMESPACE_FUNC};
 
-/// Loads a value of `ty` from a 64-bit slot.
-fn load_value(b: &mut FunctionBuilder<'_>, ty: ValType, base: Value, slot: usize) -> Value {
-    let flags = MemFlagsData::trusted();
-    b.ins()
-        .load(environ::clif_type(ty), flags, base, (slot * 8) as i32)
+/// The first slot of each value of `types` in an array-call values array,
+/// and the number of slots they take together.
+fn slots(types: &[ValType]) -> (Vec<usize>, usize) {
+    let mut next = 0;
+    let starts = types
+        .iter()
+        .map(|ty| {
+            let at = next;
+            next += value_slots(module::valtype_code(*ty));
+            at
+        })
+        .collect();
+    (starts, next)
 }
 
-/// Stores a value into a 64-bit slot, zero-extending 32-bit values so the
+/// Flags of a slot access: slots are 8-byte aligned, so a `v128` in two of
+/// them may not be 16-byte aligned.
+fn slot_flags(ty: ValType) -> MemFlagsData {
+    match ty {
+        ValType::V128 => MemFlagsData::new().with_notrap(),
+        _ => MemFlagsData::trusted(),
+    }
+}
+
+/// Loads a value of `ty` from slot `slot`.
+fn load_value(b: &mut FunctionBuilder<'_>, ty: ValType, base: Value, slot: usize) -> Value {
+    b.ins().load(
+        environ::clif_type(ty),
+        slot_flags(ty),
+        base,
+        (slot * 8) as i32,
+    )
+}
+
+/// Stores a value into slot `slot`, zero-extending 32-bit values so the
 /// whole slot is defined.
 fn store_value(b: &mut FunctionBuilder<'_>, ty: ValType, value: Value, base: Value, slot: usize) {
-    let flags = MemFlagsData::trusted();
+    let flags = slot_flags(ty);
     let wide = match ty {
         ValType::I32 => b.ins().uextend(types::I64, value),
         ValType::F32 => {
@@ -58,8 +89,8 @@ pub fn export_trampoline(
     let (vmctx, values) = (b.block_params(entry)[0], b.block_params(entry)[1]);
 
     let mut args = Vec::new();
-    for (i, p) in ty.params().iter().enumerate() {
-        args.push(load_value(&mut b, *p, values, i));
+    for (p, slot) in ty.params().iter().zip(slots(ty.params()).0) {
+        args.push(load_value(&mut b, *p, values, slot));
     }
     let callee_sig = b.import_signature(environ::wasm_signature(ty, env.call_conv));
     let call = if module.is_imported_func(index) {
@@ -92,8 +123,8 @@ pub fn export_trampoline(
         b.ins().call(callee, &call_args)
     };
     let results = b.inst_results(call).to_vec();
-    for (i, (r, ty)) in results.iter().zip(ty.results()).enumerate() {
-        store_value(&mut b, *ty, *r, values, i);
+    for ((r, ty), slot) in results.iter().zip(ty.results()).zip(slots(ty.results()).0) {
+        store_value(&mut b, *ty, *r, values, slot);
     }
     b.ins().return_(&[]);
     b.finalize(env.frontend_config);
@@ -119,15 +150,17 @@ pub fn import_adapter(
     let params = b.block_params(entry).to_vec();
     let vmctx = params[0];
 
-    let slots = ty.params().len().max(ty.results().len()).max(1);
+    let (param_slots, param_count) = slots(ty.params());
+    let (result_slots, result_count) = slots(ty.results());
+    let count = param_count.max(result_count).max(1);
     let slot = b.create_sized_stack_slot(StackSlotData::new(
         StackSlotKind::ExplicitSlot,
-        (slots * 8) as u32,
+        (count * 8) as u32,
         3,
     ));
     let values = b.ins().stack_addr(POINTER, slot, 0);
-    for (i, (p, ty)) in params[1..].iter().zip(ty.params()).enumerate() {
-        store_value(&mut b, *ty, *p, values, i);
+    for ((p, ty), at) in params[1..].iter().zip(ty.params()).zip(param_slots) {
+        store_value(&mut b, *ty, *p, values, at);
     }
     let flags = MemFlagsData::trusted().with_readonly();
     let base = b
@@ -144,8 +177,8 @@ pub fn import_adapter(
     let results: Vec<Value> = ty
         .results()
         .iter()
-        .enumerate()
-        .map(|(i, r)| load_value(&mut b, *r, values, i))
+        .zip(result_slots)
+        .map(|(r, at)| load_value(&mut b, *r, values, at))
         .collect();
     b.ins().return_(&results);
     b.finalize(env.frontend_config);

@@ -18,6 +18,8 @@ use wasmparser::{
 pub enum ConstInit {
     /// A number (f32 in the low 32 bits) or 0 for `ref.null`.
     Value(u64),
+    /// A `v128` constant (its bytes, little-endian).
+    V128(u128),
     GlobalGet(u32),
     RefNull,
     RefFunc(u32),
@@ -368,6 +370,7 @@ fn const_init(expr: &wasmparser::ConstExpr<'_>) -> Result<ConstInit> {
         Operator::I64Const { value } => ConstInit::Value(value as u64),
         Operator::F32Const { value } => ConstInit::Value(value.bits() as u64),
         Operator::F64Const { value } => ConstInit::Value(value.bits()),
+        Operator::V128Const { value } => ConstInit::V128(value.i128() as u128),
         Operator::RefNull { .. } => ConstInit::RefNull,
         Operator::RefFunc { function_index } => ConstInit::RefFunc(function_index),
         Operator::GlobalGet { global_index } => ConstInit::GlobalGet(global_index),

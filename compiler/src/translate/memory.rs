@@ -16,7 +16,7 @@ use crate::target::BoundsChecks;
 
 /// How a load widens its value.
 #[derive(Clone, Copy)]
-enum Widen {
+pub(super) enum Widen {
     None,
     Signed,
     Unsigned,
@@ -156,7 +156,7 @@ impl FuncTranslator<'_, '_> {
             // offset < GUARD_BYTES <= 2^31: fits.
             return (address, offset as i32, self.flags.heap_trapping);
         }
-        // offset < 2^32 and size <= 8: the sum cannot overflow 64 bits.
+        // offset < 2^32 and size <= 16: the sum cannot overflow 64 bits.
         let end_offset = offset + u64::from(size);
         if !(self.env.elide_checks && self.known.proven(index, end_offset)) {
             let length = self
@@ -185,7 +185,7 @@ impl FuncTranslator<'_, '_> {
         }
     }
 
-    fn load(&mut self, memarg: &MemArg, access: Type, result: Type, widen: Widen) {
+    pub(super) fn load(&mut self, memarg: &MemArg, access: Type, result: Type, widen: Widen) {
         let addr = self.pop();
         let kind = (access, result, widen as u8);
         if let Some(v) = self.known.find(addr, memarg.offset, kind) {
@@ -213,7 +213,7 @@ impl FuncTranslator<'_, '_> {
         self.push(v);
     }
 
-    fn store(&mut self, memarg: &MemArg, access: Type) {
+    pub(super) fn store(&mut self, memarg: &MemArg, access: Type) {
         let value = self.pop();
         let addr = self.pop();
         let (p, offset, flags) = self.heap_address(addr, memarg.offset, access.bytes());

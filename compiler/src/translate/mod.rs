@@ -4,7 +4,7 @@
 //! parameters, locals as `Variable`s, one pass over the operators with a
 //! value stack and a control stack, an exit block that returns the results.
 //! Operators are handled by concern: `control` (blocks, branches, calls),
-//! `numeric`, `memory`, `reference` (globals, tables, references); the vmctx
+//! `numeric`, `memory`, `reference` (globals, tables, references), `simd`; the vmctx
 //! layout lives in `environ` only.
 
 mod builtins;
@@ -15,6 +15,7 @@ pub mod inline;
 mod memory;
 mod numeric;
 mod reference;
+mod simd;
 
 use anyhow::{Context, Result, bail};
 use cranelift_codegen::cursor::{Cursor, FuncCursor};
@@ -241,7 +242,7 @@ impl FuncTranslator<'_, '_> {
             ValType::F64 => self.b.ins().f64const(0.0),
             ValType::V128 => {
                 let c = self.b.func.dfg.constants.insert(vec![0u8; 16].into());
-                self.b.ins().vconst(types::I8X16, c)
+                self.b.ins().vconst(simd::V128, c)
             }
             ValType::Ref(_) => self.b.ins().iconst(environ::POINTER, 0),
         }
@@ -264,7 +265,7 @@ impl FuncTranslator<'_, '_> {
         if self.control_operator(op)? || self.numeric_operator(op)? || self.memory_operator(op)? {
             return Ok(());
         }
-        if self.reference_operator(op)? {
+        if self.reference_operator(op)? || self.simd_operator(op)? {
             return Ok(());
         }
         bail!("unsupported operator {op:?}")

@@ -61,6 +61,17 @@ impl FuncTranslator<'_, '_> {
             self.push(v);
             return;
         }
+        if let (false, Some(ConstInit::V128(bits))) = (global.mutable, global.init) {
+            let c = self
+                .b
+                .func
+                .dfg
+                .constants
+                .insert(bits.to_le_bytes().to_vec().into());
+            let v = self.b.ins().vconst(ty, c);
+            self.push(v);
+            return;
+        }
         let cell = self.global_cell(index);
         let v = self.b.ins().load(ty, self.flags.runtime, cell, 0);
         self.push(v);

@@ -3,7 +3,7 @@
 
 use kiln_runtime::abi::{TrapKind, valtype};
 use kiln_runtime::wast::script::{Command, Expect, Pattern, Value};
-use wast::core::{AbstractHeapType, HeapType, NanPattern, WastArgCore, WastRetCore};
+use wast::core::{AbstractHeapType, HeapType, NanPattern, V128Pattern, WastArgCore, WastRetCore};
 use wast::{WastArg, WastExecute, WastInvoke, WastRet};
 
 use super::{Step, leak};
@@ -25,19 +25,19 @@ fn arg(a: &WastArg<'_>) -> Result<Value, String> {
     Ok(match core {
         WastArgCore::I32(v) => Value {
             ty: valtype::I32,
-            bits: *v as u32 as u64,
+            bits: u128::from(*v as u32),
         },
         WastArgCore::I64(v) => Value {
             ty: valtype::I64,
-            bits: *v as u64,
+            bits: *v as u64 as u128,
         },
         WastArgCore::F32(f) => Value {
             ty: valtype::F32,
-            bits: f.bits as u64,
+            bits: u128::from(f.bits),
         },
         WastArgCore::F64(f) => Value {
             ty: valtype::F64,
-            bits: f.bits,
+            bits: u128::from(f.bits),
         },
         WastArgCore::RefNull(ty) => Value {
             ty: heap_type(ty),
@@ -46,9 +46,13 @@ fn arg(a: &WastArg<'_>) -> Result<Value, String> {
         // Host references are opaque non-zero values: n + 1 (0 is null).
         WastArgCore::RefExtern(n) => Value {
             ty: valtype::EXTERNREF,
-            bits: *n as u64 + 1,
+            bits: *n as u128 + 1,
         },
-        other => return Err(format!("unsupported argument {other:?} (SIMD or GC)")),
+        WastArgCore::V128(v) => Value {
+            ty: valtype::V128,
+            bits: u128::from_le_bytes(v.to_le_bytes()),
+        },
+        other => return Err(format!("unsupported argument {other:?} (GC)")),
     })
 }
 
@@ -59,21 +63,21 @@ fn pattern(r: &WastRet<'_>) -> Result<Pattern, String> {
     Ok(match core {
         WastRetCore::I32(v) => Pattern::Exact(Value {
             ty: valtype::I32,
-            bits: *v as u32 as u64,
+            bits: u128::from(*v as u32),
         }),
         WastRetCore::I64(v) => Pattern::Exact(Value {
             ty: valtype::I64,
-            bits: *v as u64,
+            bits: *v as u64 as u128,
         }),
         WastRetCore::F32(NanPattern::Value(f)) => Pattern::Exact(Value {
             ty: valtype::F32,
-            bits: f.bits as u64,
+            bits: u128::from(f.bits),
         }),
         WastRetCore::F32(NanPattern::CanonicalNan) => Pattern::CanonicalNan { ty: valtype::F32 },
         WastRetCore::F32(NanPattern::ArithmeticNan) => Pattern::ArithmeticNan { ty: valtype::F32 },
         WastRetCore::F64(NanPattern::Value(f)) => Pattern::Exact(Value {
             ty: valtype::F64,
-            bits: f.bits,
+            bits: u128::from(f.bits),
         }),
         WastRetCore::F64(NanPattern::CanonicalNan) => Pattern::CanonicalNan { ty: valtype::F64 },
         WastRetCore::F64(NanPattern::ArithmeticNan) => Pattern::ArithmeticNan { ty: valtype::F64 },
@@ -82,7 +86,7 @@ fn pattern(r: &WastRet<'_>) -> Result<Pattern, String> {
         },
         WastRetCore::RefExtern(Some(n)) => Pattern::Exact(Value {
             ty: valtype::EXTERNREF,
-            bits: *n as u64 + 1,
+            bits: *n as u128 + 1,
         }),
         WastRetCore::RefExtern(None) => Pattern::RefNonNull {
             ty: valtype::EXTERNREF,
@@ -90,8 +94,87 @@ fn pattern(r: &WastRet<'_>) -> Result<Pattern, String> {
         WastRetCore::RefFunc(_) => Pattern::RefNonNull {
             ty: valtype::FUNCREF,
         },
-        other => return Err(format!("unsupported result {other:?} (SIMD or GC)")),
+        WastRetCore::V128(v) => v128_pattern(v),
+        other => return Err(format!("unsupported result {other:?} (GC)")),
     })
+}
+
+/// A `v128` result: exact bits, or float lanes with NaN patterns.
+fn v128_pattern(v: &V128Pattern) -> Pattern {
+    let exact = |bits: u128| {
+        Pattern::Exact(Value {
+            ty: valtype::V128,
+            bits,
+        })
+    };
+    let from_lanes = |lanes: &[u128], width: u32| {
+        lanes
+            .iter()
+            .enumerate()
+            .fold(0u128, |acc, (i, l)| acc | l << (i as u32 * width))
+    };
+    // Float lanes: each a value or a NaN pattern.
+    let (ty, lanes, width): (u8, Vec<(u128, u8)>, u32) = match v {
+        V128Pattern::I8x16(l) => {
+            let lanes: Vec<u128> = l.iter().map(|x| u128::from(*x as u8)).collect();
+            return exact(from_lanes(&lanes, 8));
+        }
+        V128Pattern::I16x8(l) => {
+            let lanes: Vec<u128> = l.iter().map(|x| u128::from(*x as u16)).collect();
+            return exact(from_lanes(&lanes, 16));
+        }
+        V128Pattern::I32x4(l) => {
+            let lanes: Vec<u128> = l.iter().map(|x| u128::from(*x as u32)).collect();
+            return exact(from_lanes(&lanes, 32));
+        }
+        V128Pattern::I64x2(l) => {
+            let lanes: Vec<u128> = l.iter().map(|x| u128::from(*x as u64)).collect();
+            return exact(from_lanes(&lanes, 64));
+        }
+        V128Pattern::F32x4(l) => (
+            valtype::F32,
+            l.iter()
+                .map(|p| nan_lane(p, |f| u128::from(f.bits)))
+                .collect(),
+            32,
+        ),
+        V128Pattern::F64x2(l) => (
+            valtype::F64,
+            l.iter()
+                .map(|p| nan_lane(p, |f| u128::from(f.bits)))
+                .collect(),
+            64,
+        ),
+    };
+    let bits: Vec<u128> = lanes.iter().map(|(b, _)| *b).collect();
+    let bits = from_lanes(&bits, width);
+    let mask = |kind: u8| {
+        lanes
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, k))| *k == kind)
+            .fold(0u8, |acc, (i, _)| acc | 1 << i)
+    };
+    let (canonical, arithmetic) = (mask(1), mask(2));
+    if canonical == 0 && arithmetic == 0 {
+        return exact(bits);
+    }
+    Pattern::Lanes {
+        ty,
+        bits,
+        canonical,
+        arithmetic,
+    }
+}
+
+/// One float lane of a `v128` pattern: (bits, 0 exact / 1 canonical NaN /
+/// 2 arithmetic NaN).
+fn nan_lane<T>(p: &NanPattern<T>, bits: impl Fn(&T) -> u128) -> (u128, u8) {
+    match p {
+        NanPattern::Value(f) => (bits(f), 0),
+        NanPattern::CanonicalNan => (0, 1),
+        NanPattern::ArithmeticNan => (0, 2),
+    }
 }
 
 pub(super) fn results(results: &[WastRet<'_>]) -> Result<Vec<Pattern>, String> {

@@ -235,16 +235,29 @@ impl<B: Board> Driver<'_, B> {
                 ),
             );
         }
-        let mut values = alloc::vec![0u64; f.params.len().max(f.results.len()).max(1)];
-        for (slot, arg) in values.iter_mut().zip(args) {
-            *slot = arg.bits;
+        let count = abi::slots_of(f.params).max(abi::slots_of(f.results)).max(1);
+        let mut values = alloc::vec![0u64; count];
+        let mut at = 0;
+        for (&ty, arg) in f.params.iter().zip(args) {
+            values[at] = arg.bits as u64;
+            if abi::value_slots(ty) == 2 {
+                values[at + 1] = (arg.bits >> 64) as u64;
+            }
+            at += abi::value_slots(ty);
         }
         let outcome = self.instances[index].call(&f, &mut values);
-        let results: Vec<(u8, u64)> = f
+        let mut at = 0;
+        let results: Vec<(u8, u128)> = f
             .results
             .iter()
-            .copied()
-            .zip(values.iter().copied())
+            .map(|&ty| {
+                let mut bits = u128::from(values[at]);
+                if abi::value_slots(ty) == 2 {
+                    bits |= u128::from(values[at + 1]) << 64;
+                }
+                at += abi::value_slots(ty);
+                (ty, bits)
+            })
             .collect();
         self.check(line, outcome.map(|()| results).map_err(|t| t.kind), expect);
     }
@@ -256,7 +269,7 @@ impl<B: Board> Driver<'_, B> {
         match value {
             Some(Extern::Global { cell, ty, .. }) => {
                 // SAFETY: exported global cells live as long as their instance.
-                let bits = unsafe { (*cell).bits };
+                let bits = unsafe { u128::from((*cell).bits) | u128::from((*cell).high) << 64 };
                 self.check(line, Ok(alloc::vec![(ty, bits)]), expect)
             }
             _ => self.fail(
@@ -266,7 +279,7 @@ impl<B: Board> Driver<'_, B> {
         }
     }
 
-    fn check(&mut self, line: u32, outcome: Result<Vec<(u8, u64)>, TrapKind>, expect: &Expect) {
+    fn check(&mut self, line: u32, outcome: Result<Vec<(u8, u128)>, TrapKind>, expect: &Expect) {
         match (expect, outcome) {
             (Expect::Nothing, Ok(_)) => {}
             (Expect::Nothing, Err(kind)) => {
@@ -317,35 +330,62 @@ fn trap_message(code: u8) -> &'static str {
     TrapKind::from_u8(code).map_or("unknown", TrapKind::message)
 }
 
+/// Whether float `bits` of type `ty` (`F32` or `F64`) are a canonical NaN
+/// (`canonical`) or an arithmetic NaN.
+fn is_nan(ty: u8, bits: u64, canonical: bool) -> bool {
+    match (ty, canonical) {
+        (valtype::F32, true) => bits as u32 & 0x7fff_ffff == 0x7fc0_0000,
+        (valtype::F32, false) => bits as u32 & 0x7fc0_0000 == 0x7fc0_0000,
+        (_, true) => bits & 0x7fff_ffff_ffff_ffff == 0x7ff8_0000_0000_0000,
+        (_, false) => bits & 0x7ff8_0000_0000_0000 == 0x7ff8_0000_0000_0000,
+    }
+}
+
 /// Does a result of type `ty` with `bits` match `pattern`?
-fn matches(pattern: &Pattern, ty: u8, bits: u64) -> bool {
+fn matches(pattern: &Pattern, ty: u8, bits: u128) -> bool {
     match *pattern {
         Pattern::Exact(v) => {
             v.ty == ty
                 && match ty {
                     valtype::I32 | valtype::F32 => v.bits as u32 == bits as u32,
-                    _ => v.bits == bits,
+                    valtype::V128 => v.bits == bits,
+                    _ => v.bits as u64 == bits as u64,
                 }
         }
-        Pattern::CanonicalNan { ty: valtype::F32 } => {
-            ty == valtype::F32 && bits as u32 & 0x7fff_ffff == 0x7fc0_0000
-        }
-        Pattern::CanonicalNan { .. } => {
-            ty == valtype::F64 && bits & 0x7fff_ffff_ffff_ffff == 0x7ff8_0000_0000_0000
-        }
-        Pattern::ArithmeticNan { ty: valtype::F32 } => {
-            ty == valtype::F32 && bits as u32 & 0x7fc0_0000 == 0x7fc0_0000
-        }
-        Pattern::ArithmeticNan { .. } => {
-            ty == valtype::F64 && bits & 0x7ff8_0000_0000_0000 == 0x7ff8_0000_0000_0000
-        }
+        Pattern::CanonicalNan { ty: want } => ty == want && is_nan(ty, bits as u64, true),
+        Pattern::ArithmeticNan { ty: want } => ty == want && is_nan(ty, bits as u64, false),
         Pattern::RefNull { ty: want } => (want == 0 || ty == want) && bits == 0,
         Pattern::RefNonNull { ty: want } => ty == want && bits != 0,
+        Pattern::Lanes {
+            ty: lane_ty,
+            bits: want,
+            canonical,
+            arithmetic,
+        } => {
+            let width = if lane_ty == valtype::F32 { 32 } else { 64 };
+            let mask = (1u128 << width) - 1;
+            ty == valtype::V128
+                && (0..128 / width).all(|i| {
+                    let lane = (bits >> (i * width)) & mask;
+                    if canonical & (1 << i) != 0 {
+                        is_nan(lane_ty, lane as u64, true)
+                    } else if arithmetic & (1 << i) != 0 {
+                        is_nan(lane_ty, lane as u64, false)
+                    } else {
+                        lane == (want >> (i * width)) & mask
+                    }
+                })
+        }
     }
 }
 
-/// Writes a value as `i32 5`, `f32 0x7fc00000`, `ref.null`, `ref.extern 3`.
-fn write_value(f: &mut core::fmt::Formatter<'_>, ty: u8, bits: u64) -> core::fmt::Result {
+/// Writes a value as `i32 5`, `f32 0x7fc00000`, `ref.null`, `ref.extern 3`,
+/// `v128 0x...` (the 16 bytes as one little-endian number).
+fn write_value(f: &mut core::fmt::Formatter<'_>, ty: u8, bits: u128) -> core::fmt::Result {
+    if ty == valtype::V128 {
+        return write!(f, "v128 {bits:#034x}");
+    }
+    let bits = bits as u64;
     match ty {
         valtype::I32 => write!(f, "i32 {}", bits as u32 as i32),
         valtype::I64 => write!(f, "i64 {}", bits as i64),
@@ -375,13 +415,23 @@ impl core::fmt::Display for Patterns<'_> {
                 Pattern::RefNull { ty: 0 } => f.write_str("ref.null")?,
                 Pattern::RefNull { ty } => write!(f, "{} null", valtype::name(*ty))?,
                 Pattern::RefNonNull { ty } => write!(f, "non-null {}", valtype::name(*ty))?,
+                Pattern::Lanes {
+                    ty,
+                    bits,
+                    canonical,
+                    arithmetic,
+                } => write!(
+                    f,
+                    "v128 {bits:#034x} with {} NaN lanes (canonical {canonical:#b}, arithmetic {arithmetic:#b})",
+                    valtype::name(*ty)
+                )?,
             }
         }
         f.write_str(")")
     }
 }
 
-struct Results<'a>(&'a [(u8, u64)]);
+struct Results<'a>(&'a [(u8, u128)]);
 
 impl core::fmt::Display for Results<'_> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
@@ -396,7 +446,7 @@ impl core::fmt::Display for Results<'_> {
     }
 }
 
-struct Outcome<'a>(&'a Result<Vec<(u8, u64)>, TrapKind>);
+struct Outcome<'a>(&'a Result<Vec<(u8, u128)>, TrapKind>);
 
 impl core::fmt::Display for Outcome<'_> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {

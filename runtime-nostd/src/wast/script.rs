@@ -9,7 +9,9 @@
 
 use alloc::vec::Vec;
 
-pub const MAGIC: [u8; 4] = *b"KWS1";
+use crate::abi::valtype;
+
+pub const MAGIC: [u8; 4] = *b"KWS2";
 
 /// Module index of a module that failed to compile on the host.
 pub const NO_MODULE: u32 = u32::MAX;
@@ -19,7 +21,9 @@ pub const NO_MODULE: u32 = u32::MAX;
 pub struct Value {
     /// A `valtype` code.
     pub ty: u8,
-    pub bits: u64,
+    /// The value's bits (a `v128`'s 16 bytes little-endian; other types
+    /// in the low 64 bits).
+    pub bits: u128,
 }
 
 /// An expected result.
@@ -40,6 +44,16 @@ pub enum Pattern {
     /// A non-null reference of this type.
     RefNonNull {
         ty: u8,
+    },
+    /// A `v128` of float lanes (`ty`: `F32` or `F64`), some of which are NaN
+    /// patterns: lane `i` is a canonical NaN if bit `i` of `canonical` is
+    /// set, an arithmetic NaN if bit `i` of `arithmetic` is, else exactly
+    /// its bits in `bits`.
+    Lanes {
+        ty: u8,
+        bits: u128,
+        canonical: u8,
+        arithmetic: u8,
     },
 }
 
@@ -110,6 +124,7 @@ mod tag {
     pub const PAT_ARITHMETIC_NAN: u8 = 2;
     pub const PAT_REF_NULL: u8 = 3;
     pub const PAT_REF_NON_NULL: u8 = 4;
+    pub const PAT_LANES: u8 = 5;
 }
 
 /// Builds an encoded script.
@@ -156,7 +171,10 @@ impl Encoder {
     }
     fn value(&mut self, v: &Value) {
         self.u8(v.ty);
-        self.u64(v.bits);
+        self.u64(v.bits as u64);
+        if v.ty == valtype::V128 {
+            self.u64((v.bits >> 64) as u64);
+        }
     }
     fn expect(&mut self, e: &Expect) {
         match e {
@@ -185,6 +203,19 @@ impl Encoder {
                         Pattern::RefNonNull { ty } => {
                             self.u8(tag::PAT_REF_NON_NULL);
                             self.u8(*ty);
+                        }
+                        Pattern::Lanes {
+                            ty,
+                            bits,
+                            canonical,
+                            arithmetic,
+                        } => {
+                            self.u8(tag::PAT_LANES);
+                            self.u8(*ty);
+                            self.u64(*bits as u64);
+                            self.u64((*bits >> 64) as u64);
+                            self.u8(*canonical);
+                            self.u8(*arithmetic);
                         }
                     }
                 }
@@ -306,10 +337,12 @@ impl<'a> Decoder<'a> {
         self.take(n)
     }
     fn value(&mut self) -> Result<Value, BadScript> {
-        Ok(Value {
-            ty: self.u8()?,
-            bits: self.u64()?,
-        })
+        let ty = self.u8()?;
+        let mut bits = u128::from(self.u64()?);
+        if ty == valtype::V128 {
+            bits |= u128::from(self.u64()?) << 64;
+        }
+        Ok(Value { ty, bits })
     }
     fn expect(&mut self) -> Result<Expect, BadScript> {
         Ok(match self.u8()? {
@@ -324,6 +357,12 @@ impl<'a> Decoder<'a> {
                         tag::PAT_ARITHMETIC_NAN => Pattern::ArithmeticNan { ty: self.u8()? },
                         tag::PAT_REF_NULL => Pattern::RefNull { ty: self.u8()? },
                         tag::PAT_REF_NON_NULL => Pattern::RefNonNull { ty: self.u8()? },
+                        tag::PAT_LANES => Pattern::Lanes {
+                            ty: self.u8()?,
+                            bits: u128::from(self.u64()?) | u128::from(self.u64()?) << 64,
+                            canonical: self.u8()?,
+                            arithmetic: self.u8()?,
+                        },
                         _ => return Err(BadScript),
                     });
                 }
@@ -389,7 +428,6 @@ impl<'a> Decoder<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::abi::valtype;
     use alloc::vec;
 
     #[test]
@@ -424,6 +462,16 @@ mod tests {
                     },
                     Pattern::RefNonNull {
                         ty: valtype::FUNCREF,
+                    },
+                    Pattern::Exact(Value {
+                        ty: valtype::V128,
+                        bits: 0x0102_0304_0506_0708_090a_0b0c_0d0e_0f10,
+                    }),
+                    Pattern::Lanes {
+                        ty: valtype::F32,
+                        bits: 0x3f80_0000 << 64,
+                        canonical: 0b0001,
+                        arithmetic: 0b1000,
                     },
                 ]),
             },

@@ -20,14 +20,10 @@ impl Spectest {
     pub fn new() -> Self {
         Spectest {
             globals: Box::new([
-                VmGlobal { bits: 666 },
-                VmGlobal { bits: 666 },
-                VmGlobal {
-                    bits: 666.6f32.to_bits() as u64,
-                },
-                VmGlobal {
-                    bits: 666.6f64.to_bits(),
-                },
+                VmGlobal::new(666),
+                VmGlobal::new(666),
+                VmGlobal::new(666.6f32.to_bits() as u64),
+                VmGlobal::new(666.6f64.to_bits()),
             ]),
             table: None,
             memory: None,
