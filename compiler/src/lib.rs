@@ -24,6 +24,17 @@ use sha2::{Digest, Sha256};
 pub use emit::Stats;
 pub use target::{CodegenOptions, Target};
 
+/// The first line of a caught panic's message, for reporting an internal
+/// error in one line.
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
+    let message = payload
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| payload.downcast_ref::<&str>().copied())
+        .unwrap_or("no message");
+    message.lines().next().unwrap_or("")
+}
+
 /// What to compile for, and how.
 #[derive(Clone, Debug)]
 pub struct CompileOptions {

@@ -9,8 +9,18 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    // Internal errors (panics) are reported as one line like any error:
+    // the library turns those inside a function's compilation into errors
+    // naming the function, and anything else ends here.
+    std::panic::set_hook(Box::new(|_| {}));
     let args = cli::Cli::parse();
-    match cli::run(args) {
+    let outcome = std::panic::catch_unwind(|| cli::run(args)).unwrap_or_else(|payload| {
+        Err(anyhow::anyhow!(
+            "internal error: {}",
+            kiln_compiler::panic_message(&*payload)
+        ))
+    });
+    match outcome {
         Ok(code) => code,
         Err(e) => {
             // One line: the error and its causes.

@@ -81,7 +81,7 @@ pub fn emit_object(
     let timer = Timer::new();
     let translate = |fbc: &mut FunctionBuilderContext, index: u32| {
         let body = &module.bodies[(index - module.num_imported_funcs) as usize];
-        translate::translate_function(&env, index, body, fbc)
+        guarded(|| translate::translate_function(&env, index, body, fbc))
             .with_context(|| function_label(module, index))
     };
 
@@ -227,7 +227,30 @@ fn function_label(module: &ModuleInfo<'_>, index: u32) -> String {
 }
 
 /// Runs Cranelift on one function.
+/// Runs `f`, turning a panic inside it (an internal error in the translator
+/// or in Cranelift) into an error, so that a bad function gets one line
+/// naming it instead of a crash of the whole compiler.
+fn guarded<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(result) => result,
+        Err(payload) => Err(anyhow!(
+            "internal compiler error: {}",
+            crate::panic_message(&*payload)
+        )),
+    }
+}
+
 fn compile(
+    ctx: &mut Context,
+    func: ir::Function,
+    isa: &dyn cranelift_codegen::isa::TargetIsa,
+    id: FuncId,
+    inliner: Option<&translate::inline::Inliner<'_>>,
+) -> Result<Compiled> {
+    guarded(|| compile_unguarded(ctx, func, isa, id, inliner))
+}
+
+fn compile_unguarded(
     ctx: &mut Context,
     func: ir::Function,
     isa: &dyn cranelift_codegen::isa::TargetIsa,
@@ -243,7 +266,13 @@ fn compile(
     let code = ctx
         .compile(isa, &mut ControlPlane::default())
         .map_err(|e| anyhow!("Cranelift failed: {:?}", e.inner))?;
-    let alignment = code.buffer.alignment as u64;
+    // The backend's preferred function alignment (32 bytes on x86_64 and
+    // aarch64), not just the minimum its code needs: packed at byte
+    // alignment, where a hot loop falls relative to 32-byte fetch blocks
+    // changed with every unrelated change to the firmware's layout, and a
+    // matrix-multiply kernel ran 15 % slower or faster for it.
+    let alignment =
+        u64::from(code.buffer.alignment).max(u64::from(isa.function_alignment().preferred));
     let bytes = code.buffer.data().to_vec();
     let mut traps = Vec::new();
     for t in code.buffer.traps() {
@@ -356,5 +385,21 @@ impl Timer {
             );
             self.start.set(now);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::guarded;
+
+    #[test]
+    fn a_panic_while_compiling_becomes_a_one_line_error() {
+        let err = guarded::<()>(|| panic!("no rule matched\nsecond line"))
+            .err()
+            .map(|e| e.to_string());
+        assert_eq!(
+            err.as_deref(),
+            Some("internal compiler error: no rule matched")
+        );
     }
 }
