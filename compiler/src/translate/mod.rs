@@ -240,10 +240,7 @@ impl FuncTranslator<'_, '_> {
             ValType::I64 => self.b.ins().iconst(types::I64, 0),
             ValType::F32 => self.b.ins().f32const(0.0),
             ValType::F64 => self.b.ins().f64const(0.0),
-            ValType::V128 => {
-                let c = self.b.func.dfg.constants.insert(vec![0u8; 16].into());
-                self.b.ins().vconst(simd::V128, c)
-            }
+            ValType::V128 => self.vector_const(simd::V128, [0; 16]),
             ValType::Ref(_) => self.b.ins().iconst(environ::POINTER, 0),
         }
     }

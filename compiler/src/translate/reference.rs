@@ -62,13 +62,7 @@ impl FuncTranslator<'_, '_> {
             return;
         }
         if let (false, Some(ConstInit::V128(bits))) = (global.mutable, global.init) {
-            let c = self
-                .b
-                .func
-                .dfg
-                .constants
-                .insert(bits.to_le_bytes().to_vec().into());
-            let v = self.b.ins().vconst(ty, c);
+            let v = self.vector_const(ty, bits.to_le_bytes());
             self.push(v);
             return;
         }

@@ -166,9 +166,14 @@ impl FuncTranslator<'_, '_> {
         });
     }
 
-    fn zero_vector(&mut self, ty: Type) -> Value {
-        let c = self.b.func.dfg.constants.insert(vec![0u8; 16].into());
+    /// A 128-bit constant of type `ty` from its 16 bytes (little-endian).
+    pub(crate) fn vector_const(&mut self, ty: Type, bytes: [u8; 16]) -> Value {
+        let c = self.b.func.dfg.constants.insert(bytes.to_vec().into());
         self.b.ins().vconst(ty, c)
+    }
+
+    fn zero_vector(&mut self, ty: Type) -> Value {
+        self.vector_const(ty, [0; 16])
     }
 
     // -- memory -------------------------------------------------------------
@@ -226,13 +231,7 @@ impl FuncTranslator<'_, '_> {
         match *op {
             // -- constants, memory ------------------------------------------
             Operator::V128Const { value } => {
-                let c = self
-                    .b
-                    .func
-                    .dfg
-                    .constants
-                    .insert(value.bytes().to_vec().into());
-                let v = self.b.ins().vconst(V128, c);
+                let v = self.vector_const(V128, *value.bytes());
                 self.push(v);
             }
             Operator::V128Load { memarg } => self.load(&memarg, V128, V128, Widen::None),
