@@ -511,6 +511,16 @@ impl VmGlobal {
     pub const fn new(bits: u64) -> VmGlobal {
         VmGlobal { bits, high: 0 }
     }
+
+    /// The cell's value, 128 bits wide (other types than `v128` in the low 64).
+    pub fn value(&self) -> u128 {
+        u128::from(self.bits) | u128::from(self.high) << 64
+    }
+
+    pub fn set_value(&mut self, value: u128) {
+        self.bits = value as u64;
+        self.high = (value >> 64) as u64;
+    }
 }
 
 /// Array-call slots a value of type `ty` (a [`valtype`] code) occupies.

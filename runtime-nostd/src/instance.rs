@@ -319,8 +319,7 @@ impl Instance {
         for (index, global) in d.globals.iter().enumerate() {
             if global.imported == 0 {
                 let value = instance.eval(&global.init);
-                instance.globals[index].bits = value as u64;
-                instance.globals[index].high = (value >> 64) as u64;
+                instance.globals[index].set_value(value);
                 instance.global_ptrs[index] = &mut instance.globals[index];
             }
         }
@@ -507,8 +506,7 @@ impl Instance {
                 let cell = self.global_ptrs[expr.index as usize];
                 // SAFETY: imported or earlier globals are initialised (validation
                 // guarantees the index refers to one).
-                let (bits, high) = unsafe { ((*cell).bits, (*cell).high) };
-                u128::from(bits) | u128::from(high) << 64
+                unsafe { (*cell).value() }
             }
             ConstExpr::REF_NULL => 0,
             ConstExpr::REF_FUNC => {

@@ -226,7 +226,6 @@ fn function_label(module: &ModuleInfo<'_>, index: u32) -> String {
     }
 }
 
-/// Runs Cranelift on one function.
 /// Runs `f`, turning a panic inside it (an internal error in the translator
 /// or in Cranelift) into an error, so that a bad function gets one line
 /// naming it instead of a crash of the whole compiler.
@@ -240,6 +239,7 @@ fn guarded<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
     }
 }
 
+/// Runs Cranelift on one function.
 fn compile(
     ctx: &mut Context,
     func: ir::Function,

@@ -3,7 +3,9 @@
 
 use kiln_runtime::abi::{TrapKind, valtype};
 use kiln_runtime::wast::script::{Command, Expect, Pattern, Value};
-use wast::core::{AbstractHeapType, HeapType, NanPattern, V128Pattern, WastArgCore, WastRetCore};
+use wast::core::{
+    AbstractHeapType, HeapType, NanPattern, V128Const, V128Pattern, WastArgCore, WastRetCore,
+};
 use wast::{WastArg, WastExecute, WastInvoke, WastRet};
 
 use super::{Step, leak};
@@ -99,65 +101,39 @@ fn pattern(r: &WastRet<'_>) -> Result<Pattern, String> {
     })
 }
 
-/// A `v128` result: exact bits, or float lanes with NaN patterns.
+/// A `v128` result: exact bits, or float lanes of which some are NaN
+/// patterns.
 fn v128_pattern(v: &V128Pattern) -> Pattern {
-    let exact = |bits: u128| {
-        Pattern::Exact(Value {
-            ty: valtype::V128,
-            bits,
-        })
-    };
-    let from_lanes = |lanes: &[u128], width: u32| {
-        lanes
-            .iter()
-            .enumerate()
-            .fold(0u128, |acc, (i, l)| acc | l << (i as u32 * width))
-    };
-    // Float lanes: each a value or a NaN pattern.
-    let (ty, lanes, width): (u8, Vec<(u128, u8)>, u32) = match v {
-        V128Pattern::I8x16(l) => {
-            let lanes: Vec<u128> = l.iter().map(|x| u128::from(*x as u8)).collect();
-            return exact(from_lanes(&lanes, 8));
-        }
-        V128Pattern::I16x8(l) => {
-            let lanes: Vec<u128> = l.iter().map(|x| u128::from(*x as u16)).collect();
-            return exact(from_lanes(&lanes, 16));
-        }
-        V128Pattern::I32x4(l) => {
-            let lanes: Vec<u128> = l.iter().map(|x| u128::from(*x as u32)).collect();
-            return exact(from_lanes(&lanes, 32));
-        }
-        V128Pattern::I64x2(l) => {
-            let lanes: Vec<u128> = l.iter().map(|x| u128::from(*x as u64)).collect();
-            return exact(from_lanes(&lanes, 64));
-        }
+    // Float lanes as their bits; integer shapes are exact as a whole.
+    let (ty, width, lanes): (u8, u32, Vec<NanPattern<u128>>) = match v {
         V128Pattern::F32x4(l) => (
             valtype::F32,
-            l.iter()
-                .map(|p| nan_lane(p, |f| u128::from(f.bits)))
-                .collect(),
             32,
+            l.iter().map(|p| lane_bits(p, |f| f.bits.into())).collect(),
         ),
         V128Pattern::F64x2(l) => (
             valtype::F64,
-            l.iter()
-                .map(|p| nan_lane(p, |f| u128::from(f.bits)))
-                .collect(),
             64,
+            l.iter().map(|p| lane_bits(p, |f| f.bits.into())).collect(),
         ),
+        V128Pattern::I8x16(l) => return exact_v128(V128Const::I8x16(*l)),
+        V128Pattern::I16x8(l) => return exact_v128(V128Const::I16x8(*l)),
+        V128Pattern::I32x4(l) => return exact_v128(V128Const::I32x4(*l)),
+        V128Pattern::I64x2(l) => return exact_v128(V128Const::I64x2(*l)),
     };
-    let bits: Vec<u128> = lanes.iter().map(|(b, _)| *b).collect();
-    let bits = from_lanes(&bits, width);
-    let mask = |kind: u8| {
-        lanes
-            .iter()
-            .enumerate()
-            .filter(|(_, (_, k))| *k == kind)
-            .fold(0u8, |acc, (i, _)| acc | 1 << i)
-    };
-    let (canonical, arithmetic) = (mask(1), mask(2));
+    let (mut bits, mut canonical, mut arithmetic) = (0u128, 0u8, 0u8);
+    for (i, lane) in lanes.iter().enumerate() {
+        match lane {
+            NanPattern::Value(b) => bits |= b << (i as u32 * width),
+            NanPattern::CanonicalNan => canonical |= 1 << i,
+            NanPattern::ArithmeticNan => arithmetic |= 1 << i,
+        }
+    }
     if canonical == 0 && arithmetic == 0 {
-        return exact(bits);
+        return Pattern::Exact(Value {
+            ty: valtype::V128,
+            bits,
+        });
     }
     Pattern::Lanes {
         ty,
@@ -167,13 +143,19 @@ fn v128_pattern(v: &V128Pattern) -> Pattern {
     }
 }
 
-/// One float lane of a `v128` pattern: (bits, 0 exact / 1 canonical NaN /
-/// 2 arithmetic NaN).
-fn nan_lane<T>(p: &NanPattern<T>, bits: impl Fn(&T) -> u128) -> (u128, u8) {
+fn exact_v128(v: V128Const) -> Pattern {
+    Pattern::Exact(Value {
+        ty: valtype::V128,
+        bits: u128::from_le_bytes(v.to_le_bytes()),
+    })
+}
+
+/// A float lane pattern with the lane's value as bits.
+fn lane_bits<T>(p: &NanPattern<T>, bits: impl Fn(&T) -> u128) -> NanPattern<u128> {
     match p {
-        NanPattern::Value(f) => (bits(f), 0),
-        NanPattern::CanonicalNan => (0, 1),
-        NanPattern::ArithmeticNan => (0, 2),
+        NanPattern::Value(f) => NanPattern::Value(bits(f)),
+        NanPattern::CanonicalNan => NanPattern::CanonicalNan,
+        NanPattern::ArithmeticNan => NanPattern::ArithmeticNan,
     }
 }
 

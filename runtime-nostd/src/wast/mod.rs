@@ -237,11 +237,11 @@ impl<B: Board> Driver<'_, B> {
         }
         let count = abi::slots_of(f.params).max(abi::slots_of(f.results)).max(1);
         let mut values = alloc::vec![0u64; count];
+        // Each value fills its slots from the low 64 bits up.
         let mut at = 0;
         for (&ty, arg) in f.params.iter().zip(args) {
-            values[at] = arg.bits as u64;
-            if abi::value_slots(ty) == 2 {
-                values[at + 1] = (arg.bits >> 64) as u64;
+            for (k, slot) in values[at..at + abi::value_slots(ty)].iter_mut().enumerate() {
+                *slot = (arg.bits >> (64 * k)) as u64;
             }
             at += abi::value_slots(ty);
         }
@@ -251,11 +251,12 @@ impl<B: Board> Driver<'_, B> {
             .results
             .iter()
             .map(|&ty| {
-                let mut bits = u128::from(values[at]);
-                if abi::value_slots(ty) == 2 {
-                    bits |= u128::from(values[at + 1]) << 64;
-                }
-                at += abi::value_slots(ty);
+                let slots = &values[at..at + abi::value_slots(ty)];
+                at += slots.len();
+                let bits = slots
+                    .iter()
+                    .enumerate()
+                    .fold(0u128, |acc, (k, s)| acc | u128::from(*s) << (64 * k));
                 (ty, bits)
             })
             .collect();
@@ -269,7 +270,7 @@ impl<B: Board> Driver<'_, B> {
         match value {
             Some(Extern::Global { cell, ty, .. }) => {
                 // SAFETY: exported global cells live as long as their instance.
-                let bits = unsafe { u128::from((*cell).bits) | u128::from((*cell).high) << 64 };
+                let bits = unsafe { (*cell).value() };
                 self.check(line, Ok(alloc::vec![(ty, bits)]), expect)
             }
             _ => self.fail(
