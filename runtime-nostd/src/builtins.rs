@@ -45,7 +45,7 @@ unsafe extern "C" fn memory_fill(vmctx: *mut VmCtx, dst: u64, val: u64, len: u64
     status((|| {
         let bytes = instance.memory().ok_or(())?.bytes();
         let r = range(dst, len, bytes.len())?;
-        bytes[r].fill(val as u8);
+        crate::memory::fill(bytes, r.start, r.len(), val as u8);
         Ok(())
     })())
 }

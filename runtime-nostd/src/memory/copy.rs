@@ -40,6 +40,13 @@ pub(crate) fn copy_within(bytes: &mut [u8], src: usize, dst: usize, len: usize) 
     bytes.copy_within(src..src + len, dst);
 }
 
+/// Whether the AVX2 copy and fill may run: the CPU has AVX2 and the system
+/// saves its state (probed once).
+#[cfg(target_arch = "x86_64")]
+pub(super) fn avx2() -> bool {
+    x86::avx2()
+}
+
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     use core::sync::atomic::{AtomicU8, Ordering};
@@ -334,19 +341,24 @@ mod x86 {
     /// # Safety
     /// `src..src + len` must be readable and `dst..dst + len` writable.
     pub(super) unsafe fn memmove(dst: *mut u8, src: *const u8, len: usize) {
-        let mut level = VECTOR_LEVEL.load(Ordering::Relaxed);
-        if level == 0 {
-            level = if avx2_usable() { 2 } else { 1 };
-            VECTOR_LEVEL.store(level, Ordering::Relaxed);
-        }
         // SAFETY: the caller's ranges; the functions handle any overlap.
         unsafe {
-            if level == 2 {
+            if avx2() {
                 kiln_memmove_avx2(dst, src, len)
             } else {
                 kiln_memmove_sse2(dst, src, len)
             }
         }
+    }
+
+    /// Whether the AVX2 versions may run (probed once).
+    pub(crate) fn avx2() -> bool {
+        let mut level = VECTOR_LEVEL.load(Ordering::Relaxed);
+        if level == 0 {
+            level = if avx2_usable() { 2 } else { 1 };
+            VECTOR_LEVEL.store(level, Ordering::Relaxed);
+        }
+        level == 2
     }
 
     /// Whether the CPU has AVX2 and the system saves the upper halves of the

@@ -14,6 +14,7 @@
 //!   the current length and reloads the base after calls.
 
 mod copy;
+mod fill;
 
 use alloc::boxed::Box;
 
@@ -22,6 +23,7 @@ use crate::board;
 use crate::instance::InstantiateError;
 
 pub(crate) use copy::copy_within;
+pub(crate) use fill::fill;
 
 /// Size of a Wasm page.
 pub const PAGE_SIZE: usize = 65536;
