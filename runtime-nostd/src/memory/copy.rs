@@ -40,12 +40,9 @@ pub(crate) fn copy_within(bytes: &mut [u8], src: usize, dst: usize, len: usize) 
     bytes.copy_within(src..src + len, dst);
 }
 
-/// Whether the AVX2 copy and fill may run: the CPU has AVX2 and the system
-/// saves its state (probed once).
+/// The AVX2 probe, shared with the fill.
 #[cfg(target_arch = "x86_64")]
-pub(super) fn avx2() -> bool {
-    x86::avx2()
-}
+pub(super) use x86::avx2;
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
@@ -351,7 +348,8 @@ mod x86 {
         }
     }
 
-    /// Whether the AVX2 versions may run (probed once).
+    /// Whether the AVX2 copy and fill may run: the CPU has AVX2 and the
+    /// system saves its state (probed once).
     pub(crate) fn avx2() -> bool {
         let mut level = VECTOR_LEVEL.load(Ordering::Relaxed);
         if level == 0 {

@@ -4,7 +4,8 @@
 //! quadwords, tail bytes); each has a start-up cost of tens of cycles and
 //! the middle one moves 8 bytes at a time. C programs call `memset` (which
 //! wasi-libc implements with `memory.fill`) for every buffer they clear:
-//! shootout-sieve clears 8 kB per round and spent 5 % of its time there.
+//! shootout-sieve, which clears 8 kB per round, ran 3-5 % faster with the
+//! vector fill.
 //! The structure follows [`super::copy`]: sizes up to 4 vectors in a few
 //! overlapping stores, longer fills as one unaligned vector, an aligned
 //! loop of 4 vectors and 4 unaligned vectors that end at the last byte.
