@@ -1,5 +1,6 @@
 //! Limits that hold on every board: linear memory (declared maxima, the
-//! 4 GiB of a 32-bit memory, the board's RAM) with `memory.grow` failing
+//! 4 GiB of a 32-bit memory, 2 GiB in a guard-region reservation, the
+//! board's RAM) with `memory.grow` failing
 //! cleanly, tables, the stack (deep recursion of every shape ends in
 //! `call stack exhausted`, never a crash), and the deadline: `--timeout`
 //! arms the board's own watchdog, which stops a runaway program with
@@ -180,6 +181,41 @@ fn host_calls_at_the_stack_limit_are_safe() {
             "{board}"
         );
     }
+}
+
+/// A memory in a reservation (the host board) grows to 2 GiB and no further
+/// (`GUARDED_MAX_PAGES`, which the guard-region addressing relies on); a
+/// module asking for more at the start gets a load error.
+#[test]
+fn reserved_memory_stops_at_2_gib_on_the_host() {
+    let dir = scratch("limits-reserved");
+    let script = write(
+        &dir,
+        "reserved.wast",
+        r#"(module
+  (memory 0)
+  (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0)))
+  (func (export "store") (param i32) (i32.store8 (local.get 0) (i32.const 7)))
+  (func (export "load") (param i32) (result i32) (i32.load8_u (local.get 0))))
+(assert_return (invoke "grow" (i32.const 32768)) (i32.const 0))
+(invoke "store" (i32.const 0x7fffffff))
+(assert_return (invoke "load" (i32.const 0x7fffffff)) (i32.const 7))
+(assert_trap (invoke "load" (i32.const 0x80000000)) "out of bounds memory access")
+(assert_return (invoke "grow" (i32.const 1)) (i32.const -1))
+"#,
+    );
+    wast("host", &[&script]);
+    let m = write(
+        &dir,
+        "huge.wat",
+        r#"(module (memory 32769) (func (export "_start")))"#,
+    );
+    let (status, _, err, _) = run("host", &m, &[]);
+    assert_eq!(status, 126, "{err}");
+    assert_eq!(
+        err,
+        "kiln: error: out of memory: the board cannot hold the linear memory (2147549184 bytes)\n"
+    );
 }
 
 #[test]

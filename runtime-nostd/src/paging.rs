@@ -17,8 +17,9 @@ use core::marker::PhantomData;
 
 use crate::board::VirtualMemory;
 
-/// Bytes of address space per slot (the runtime reserves 6 GiB a memory).
+/// Bytes of address space per slot (a memory's whole reservation, 8 GiB).
 pub const SLOT: usize = 8 << 30;
+const _: () = assert!(crate::memory::RESERVATION_BYTES <= SLOT);
 /// Where the slots start: above the 512 GiB that level-0 entry 0 maps.
 pub const FIRST_SLOT: usize = 512 << 30;
 /// Number of slots (8 TiB of address space, level-0 entries 1 to 16).

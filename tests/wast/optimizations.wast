@@ -194,6 +194,57 @@
 (assert_return (invoke "load" (i32.const 196604)) (i32.const 0))
 (assert_trap (invoke "load" (i32.const 196605)) "out of bounds memory access")
 
+;; -- addresses `x + C`, computed as sext(x) + C with guard regions ----------
+;; The sum wraps at 32 bits; where the wrapped address is in bounds the
+;; access must see it, and where it is not (at least 2 GiB) it must trap,
+;; also when the access starts just below the memory's first byte.
+(module
+  (memory 1)
+  (data (i32.const 0) "\01\02\03\04\05\06\07\08\09\0a\0b\0c\0d\0e\0f\10\11\12\13\14")
+  (func (export "load_plus16") (param i32) (result i32)
+    (i32.load (i32.add (local.get 0) (i32.const 16))))
+  (func (export "load_16plus") (param i32) (result i32)
+    (i32.load (i32.add (i32.const 16) (local.get 0))))
+  (func (export "load64_plus15") (param i32) (result i64)
+    (i64.load (i32.add (local.get 0) (i32.const 15))))
+  (func (export "load_plus_max") (param i32) (result i32)
+    (i32.load (i32.add (local.get 0) (i32.const 0x7fffffff))))
+  (func (export "store_plus8") (param i32 i32)
+    (i32.store (i32.add (local.get 0) (i32.const 8)) (local.get 1)))
+  (func (export "load8_plus") (param i32) (result i32)
+    (i32.load8_u (i32.add (local.get 0) (i32.const 1))))
+  ;; Two accesses off one index, with and without a constant.
+  (func (export "pair") (param i32) (result i32)
+    (i32.add
+      (i32.load8_u (i32.add (local.get 0) (i32.const 4)))
+      (i32.load8_u (local.get 0))))
+)
+(assert_return (invoke "load_plus16" (i32.const 0)) (i32.const 0x14131211))
+(assert_return (invoke "load_plus16" (i32.const -16)) (i32.const 0x04030201))
+(assert_return (invoke "load_16plus" (i32.const -12)) (i32.const 0x08070605))
+(assert_return (invoke "load_plus16" (i32.const -8)) (i32.const 0x0c0b0a09))
+(assert_trap (invoke "load_plus16" (i32.const -17)) "out of bounds memory access")
+(assert_trap (invoke "load_plus16" (i32.const -20)) "out of bounds memory access")
+(assert_trap (invoke "load_plus16" (i32.const 0x80000000)) "out of bounds memory access")
+(assert_trap (invoke "load_plus16" (i32.const 0x7fffffff)) "out of bounds memory access")
+(assert_trap (invoke "load_plus16" (i32.const 65520)) "out of bounds memory access")
+(assert_return (invoke "load_plus16" (i32.const 65516)) (i32.const 0))
+(assert_trap (invoke "load64_plus15" (i32.const -16)) "out of bounds memory access")
+(assert_return (invoke "load64_plus15" (i32.const -15)) (i64.const 0x0807060504030201))
+(assert_return (invoke "load_plus_max" (i32.const 0x80000001)) (i32.const 0x04030201))
+(assert_return (invoke "load_plus_max" (i32.const 0x80000005)) (i32.const 0x08070605))
+(assert_trap (invoke "load_plus_max" (i32.const 0x80000000)) "out of bounds memory access")
+(assert_trap (invoke "load_plus_max" (i32.const 0)) "out of bounds memory access")
+(assert_trap (invoke "load_plus_max" (i32.const -1)) "out of bounds memory access")
+(assert_trap (invoke "store_plus8" (i32.const -9) (i32.const 7)) "out of bounds memory access")
+(assert_return (invoke "store_plus8" (i32.const -8) (i32.const 0x11223344)))
+(assert_return (invoke "load_plus16" (i32.const -16)) (i32.const 0x11223344))
+(assert_return (invoke "load8_plus" (i32.const -1)) (i32.const 0x44))
+(assert_trap (invoke "load8_plus" (i32.const -2)) "out of bounds memory access")
+(assert_return (invoke "pair" (i32.const 0)) (i32.const 0x49))
+(assert_trap (invoke "pair" (i32.const -4)) "out of bounds memory access")
+(assert_trap (invoke "pair" (i32.const 65532)) "out of bounds memory access")
+
 ;; -- memory.copy in both directions, overlapping at any distance -------------
 (module
   (memory 1)

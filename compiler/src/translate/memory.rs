@@ -4,7 +4,10 @@
 //! `memory.grow` and the bulk-memory instructions.
 
 use anyhow::Result;
-use cranelift_codegen::ir::{InstBuilder, MemFlagsData, Type, Value, condcodes::IntCC, types};
+use cranelift_codegen::ir::{
+    InstBuilder, InstructionData, MemFlagsData, Opcode, Type, Value, ValueDef, condcodes::IntCC,
+    types,
+};
 use kiln_runtime::abi::{TrapKind, builtin};
 use kiln_runtime::memory::GUARD_BYTES;
 use wasmparser::{MemArg, Operator};
@@ -147,15 +150,26 @@ impl FuncTranslator<'_, '_> {
     /// `memory.grow` may change, after calls).
     fn heap_address(&mut self, index: Value, offset: u64, size: u32) -> (Value, i32, MemFlagsData) {
         let mem = self.memory_pointer();
-        let addr = self.b.ins().uextend(types::I64, index);
         if self.env.bounds_checks == BoundsChecks::Guard
             && offset + u64::from(size) <= GUARD_BYTES as u64
         {
             let base = self.hoisted_load(mem, memory::BASE);
+            if let (0, Some((x, c))) = (offset, self.plus_constant(index)) {
+                // `sext(x) + c` instead of `uext(x + c)`: exact for memories
+                // of at most 2 GiB, and outside that it falls into the
+                // reservation's pre-guard (see PRE_GUARD_BYTES). Every
+                // access off `x` then shares one extended index and folds
+                // its `c` into the addressing mode.
+                let wide = self.b.ins().sextend(types::I64, x);
+                let address = self.b.ins().iadd(base, wide);
+                return (address, c, self.flags.heap_trapping);
+            }
+            let addr = self.b.ins().uextend(types::I64, index);
             let address = self.b.ins().iadd(base, addr);
             // offset < GUARD_BYTES <= 2^31: fits.
             return (address, offset as i32, self.flags.heap_trapping);
         }
+        let addr = self.b.ins().uextend(types::I64, index);
         // offset < 2^32 and size <= 16: the sum cannot overflow 64 bits.
         let end_offset = offset + u64::from(size);
         if !(self.env.elide_checks && self.known.proven(index, end_offset)) {
@@ -182,6 +196,36 @@ impl FuncTranslator<'_, '_> {
                 0,
                 self.flags.heap,
             ),
+        }
+    }
+
+    /// `(x, c)` when the i32 `index` is `x + c` for a constant `0 < c < 2^31`.
+    fn plus_constant(&self, index: Value) -> Option<(Value, i32)> {
+        let dfg = &self.b.func.dfg;
+        let ValueDef::Result(inst, 0) = dfg.value_def(index) else {
+            return None;
+        };
+        let InstructionData::Binary {
+            opcode: Opcode::Iadd,
+            args: [a, b],
+        } = dfg.insts[inst]
+        else {
+            return None;
+        };
+        let constant = |v: Value| match dfg.value_def(v) {
+            ValueDef::Result(i, 0) => match dfg.insts[i] {
+                InstructionData::UnaryImm {
+                    opcode: Opcode::Iconst,
+                    imm,
+                } => i32::try_from(imm.bits()).ok().filter(|&c| c > 0),
+                _ => None,
+            },
+            _ => None,
+        };
+        match (constant(a), constant(b)) {
+            (_, Some(c)) => Some((a, c)),
+            (Some(c), _) => Some((b, c)),
+            _ => None,
         }
     }
 

@@ -3,11 +3,12 @@
 //! Two placements, chosen by what the board offers:
 //!
 //! - In a reservation (boards with virtual memory, see
-//!   [`crate::board::VirtualMemory`]): 4 GiB + [`GUARD_BYTES`] of address
-//!   space reserved once and never moved; only the memory's current length
-//!   is committed (readable and writable), the rest faults. `memory.grow`
-//!   commits more pages in place. Code compiled with guard regions relies on
-//!   this: it does not check bounds, an access past the length faults and the
+//!   [`crate::board::VirtualMemory`]): [`PRE_GUARD_BYTES`] + 4 GiB +
+//!   [`GUARD_BYTES`] of address space reserved once and never moved; only
+//!   the memory's current length is committed (readable and writable), the
+//!   rest faults. `memory.grow` commits more pages in place, up to
+//!   [`GUARDED_MAX_PAGES`]. Code compiled with guard regions relies on this:
+//!   it does not check bounds, an access past the length faults and the
 //!   fault handler reports it as the out-of-bounds trap.
 //! - On the heap (every other board): the bytes are a heap allocation that
 //!   `memory.grow` reallocates, so compiled code checks every access against
@@ -33,9 +34,24 @@ pub(crate) const MAX_PAGES: u64 = 65536;
 /// reservation also covers: accesses with a static offset below this need
 /// no bounds check (the compiler checks larger ones explicitly).
 pub const GUARD_BYTES: usize = 2 << 30;
+/// Address space before the memory's first byte that its reservation also
+/// covers. Code compiled with guard regions computes the address of
+/// `i32.add(x, C)` with a constant `0 <= C < 2^31` (what LLVM emits for
+/// `array[i + k]`) as `sext(x) + C`, one addressing mode, instead of
+/// wrapping the sum to 32 bits first. The two agree whenever the sum
+/// `sext(x) + C` is not negative; otherwise the true address is at least
+/// 2 GiB, out of bounds of a memory of at most [`GUARDED_MAX_PAGES`], and
+/// the computed one is below the base, in this region, so the access
+/// faults as it must.
+pub const PRE_GUARD_BYTES: usize = 2 << 30;
 /// A whole reservation: every `index + offset + size` with `offset + size <=
-/// GUARD_BYTES` lies inside it.
-pub const RESERVATION_BYTES: usize = (4 << 30) + GUARD_BYTES;
+/// GUARD_BYTES`, and every `sext(x) + C` as above, lies inside it.
+pub const RESERVATION_BYTES: usize = PRE_GUARD_BYTES + (4 << 30) + GUARD_BYTES;
+/// Largest number of pages of a memory in a reservation (2 GiB): what makes
+/// the `sext(x) + C` addresses above exact. `memory.grow` past it returns
+/// -1, as it may for any memory; a board without virtual memory keeps
+/// [`MAX_PAGES`].
+pub const GUARDED_MAX_PAGES: u64 = 32768;
 
 /// A linear memory with the runtime's bookkeeping. `vm` comes first so that
 /// a `*mut MemoryStore` is also the `*mut VmMemory` compiled code reads.
@@ -53,7 +69,12 @@ impl MemoryStore {
     /// Creates a memory of `min` pages that may grow to `max` pages: in a
     /// reservation when the board has virtual memory, else on the heap.
     pub fn new(min: u64, max: Option<u64>) -> Result<Box<MemoryStore>, InstantiateError> {
-        let limit = max.unwrap_or(MAX_PAGES).min(MAX_PAGES);
+        let board_vm = board::virtual_memory();
+        let pages_limit = match board_vm {
+            Some(_) => GUARDED_MAX_PAGES,
+            None => MAX_PAGES,
+        };
+        let limit = max.unwrap_or(pages_limit).min(pages_limit);
         let bytes = (min as usize).saturating_mul(PAGE_SIZE);
         let out_of_memory = InstantiateError::OutOfMemory {
             what: "linear memory",
@@ -72,14 +93,15 @@ impl MemoryStore {
             declared_max: max,
             reserved: false,
         });
-        if let Some(vm) = board::virtual_memory() {
-            let Some(base) = vm.reserve(RESERVATION_BYTES) else {
+        if let Some(vm) = board_vm {
+            let Some(start) = vm.reserve(RESERVATION_BYTES) else {
                 return Err(InstantiateError::OutOfMemory {
                     what: "linear memory's address space",
                     bytes: RESERVATION_BYTES as u64,
                 });
             };
-            store.vm.base = base;
+            // SAFETY: within the reservation just made.
+            store.vm.base = unsafe { start.add(PRE_GUARD_BYTES) };
             store.reserved = true;
         }
         if !store.resize(bytes) {
@@ -197,7 +219,11 @@ impl Drop for MemoryStore {
     fn drop(&mut self) {
         if self.reserved {
             if let Some(vm) = board::virtual_memory() {
-                vm.release(self.vm.base, RESERVATION_BYTES);
+                // SAFETY: `base` was placed PRE_GUARD_BYTES into the reservation.
+                vm.release(
+                    unsafe { self.vm.base.sub(PRE_GUARD_BYTES) },
+                    RESERVATION_BYTES,
+                );
             }
         } else if self.vm.capacity != 0 {
             // SAFETY: allocated by `resize` with this layout.
