@@ -34,7 +34,8 @@ fn host_without_each_optimisation() {
         "inline",
         "known",
         "checks",
-        "guard,inline,known,checks",
+        "sext",
+        "guard,inline,known,checks,sext",
     ] {
         run("host", disable);
     }

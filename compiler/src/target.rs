@@ -44,8 +44,9 @@ pub struct CodegenOptions {
 /// targets; `inline`: inlining of small leaf functions into direct callers;
 /// `known`: forwarding of known linear-memory contents in straight-line
 /// code; `checks`: explicit bounds checks left out where an earlier check
-/// on the path already covers the access.
-pub const OPTIMIZATIONS: &[&str] = &["guard", "inline", "known", "checks"];
+/// on the path already covers the access; `sext`: guard-region addresses
+/// `x + C` computed as `sext(x) + C`.
+pub const OPTIMIZATIONS: &[&str] = &["guard", "inline", "known", "checks", "sext"];
 
 impl Default for CodegenOptions {
     fn default() -> Self {

@@ -62,6 +62,7 @@ pub fn emit_object(
         bounds_checks: target.bounds_checks,
         forward_memory: target.options.enabled("known"),
         elide_checks: target.options.enabled("checks"),
+        signed_index: target.options.enabled("sext"),
     };
 
     // FuncId(i) = Wasm function i.

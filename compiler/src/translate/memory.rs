@@ -47,10 +47,14 @@ type Kind = (Type, Type, u8);
 /// checked against the memory's length on this path: a later access through
 /// the same index that ends no further is in bounds too (a memory never
 /// shrinks, so this survives calls), and needs no explicit check.
+///
+/// And, per value `x`, the first constant `C` of an address `x + C` seen on
+/// this path (see [`FuncTranslator::heap_address`]).
 #[derive(Default)]
 pub(crate) struct KnownMemory {
     entries: Vec<Known>,
     checked: Vec<(Value, u64)>,
+    bases: Vec<(Value, i32)>,
 }
 
 struct Known {
@@ -112,6 +116,21 @@ impl KnownMemory {
         }
     }
 
+    /// Whether an address `x + c` came after one `x + c'` with another
+    /// constant; remembers the first `x + c`.
+    fn shares_base(&mut self, x: Value, c: i32) -> bool {
+        match self.bases.iter().find(|(v, _)| *v == x) {
+            Some(&(_, first)) => first != c,
+            None => {
+                if self.bases.len() >= MAX_KNOWN {
+                    self.bases.remove(0);
+                }
+                self.bases.push((x, c));
+                false
+            }
+        }
+    }
+
     /// Forgets the contents (a call, a bulk-memory operation: memory may
     /// have changed, but not shrunk).
     pub(crate) fn forget_contents(&mut self) {
@@ -122,6 +141,7 @@ impl KnownMemory {
     pub(crate) fn clear(&mut self) {
         self.entries.clear();
         self.checked.clear();
+        self.bases.clear();
     }
 }
 
@@ -154,12 +174,19 @@ impl FuncTranslator<'_, '_> {
             && offset + u64::from(size) <= GUARD_BYTES as u64
         {
             let base = self.hoisted_load(mem, memory::BASE);
-            if let (0, Some((x, c))) = (offset, self.plus_constant(index)) {
+            if let (true, 0, Some((x, c))) =
+                (self.env.signed_index, offset, self.plus_constant(index))
+                && self.known.shares_base(x, c)
+            {
                 // `sext(x) + c` instead of `uext(x + c)`: exact for memories
                 // of at most 2 GiB, and outside that it falls into the
-                // reservation's pre-guard (see PRE_GUARD_BYTES). Every
-                // access off `x` then shares one extended index and folds
-                // its `c` into the addressing mode.
+                // reservation's pre-guard (see PRE_GUARD_BYTES). The accesses
+                // off `x` after the first then share one extended index and
+                // fold their `c` into the addressing mode. Not for the
+                // first: on its own, `x + c` is no dearer than `sext(x)`,
+                // and it may have been computed for another use already
+                // (CPython's `next_instr + 2`), so that `x` would have to
+                // live on beside it.
                 let wide = self.b.ins().sextend(types::I64, x);
                 let address = self.b.ins().iadd(base, wide);
                 return (address, c, self.flags.heap_trapping);
@@ -199,7 +226,8 @@ impl FuncTranslator<'_, '_> {
         }
     }
 
-    /// `(x, c)` when the i32 `index` is `x + c` for a constant `0 < c < 2^31`.
+    /// `(x, c)` when the i32 `index` is `x + c` for a constant `0 < c < 2^31`
+    /// and an `x` of the current block.
     fn plus_constant(&self, index: Value) -> Option<(Value, i32)> {
         let dfg = &self.b.func.dfg;
         let ValueDef::Result(inst, 0) = dfg.value_def(index) else {
@@ -222,11 +250,20 @@ impl FuncTranslator<'_, '_> {
             },
             _ => None,
         };
-        match (constant(a), constant(b)) {
-            (_, Some(c)) => Some((a, c)),
-            (Some(c), _) => Some((b, c)),
+        let (x, c) = match (constant(a), constant(b)) {
+            (_, Some(c)) => (a, c),
+            (Some(c), _) => (b, c),
+            _ => return None,
+        };
+        // Only for an `x` computed in this block or one of its parameters
+        // (a loop's induction variable, say), so that the extended `x`
+        // lives only as long as the accesses near it.
+        let block = match dfg.value_def(x) {
+            ValueDef::Result(def, _) => self.b.func.layout.inst_block(def),
+            ValueDef::Param(block, _) => Some(block),
             _ => None,
-        }
+        };
+        (block.is_some() && block == self.b.current_block()).then_some((x, c))
     }
 
     pub(super) fn load(&mut self, memarg: &MemArg, access: Type, result: Type, widen: Widen) {

@@ -43,6 +43,9 @@ pub struct ModuleEnv<'m> {
     pub forward_memory: bool,
     /// Leave out explicit bounds checks already proven on the path.
     pub elide_checks: bool,
+    /// Address `x + C` as `sext(x) + C` with guard regions (see
+    /// `memory::FuncTranslator::heap_address`).
+    pub signed_index: bool,
 }
 
 /// External name namespace of Wasm functions (index = function index).
