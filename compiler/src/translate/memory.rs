@@ -5,8 +5,8 @@
 
 use anyhow::Result;
 use cranelift_codegen::ir::{
-    InstBuilder, InstructionData, MemFlagsData, Opcode, Type, Value, ValueDef, condcodes::IntCC,
-    types,
+    Inst, InstBuilder, InstructionData, MemFlagsData, Opcode, Type, Value, ValueDef,
+    condcodes::IntCC, types,
 };
 use kiln_runtime::abi::{TrapKind, builtin};
 use kiln_runtime::memory::GUARD_BYTES;
@@ -48,13 +48,39 @@ type Kind = (Type, Type, u8);
 /// the same index that ends no further is in bounds too (a memory never
 /// shrinks, so this survives calls), and needs no explicit check.
 ///
-/// And, per value `x`, the first constant `C` of an address `x + C` seen on
-/// this path (see [`FuncTranslator::heap_address`]).
+/// And, per value `x`, the first address `x + C` seen on this path (see
+/// [`FuncTranslator::heap_address`]).
 #[derive(Default)]
 pub(crate) struct KnownMemory {
     entries: Vec<Known>,
     checked: Vec<(Value, u64)>,
-    bases: Vec<(Value, i32)>,
+    bases: Vec<Base>,
+}
+
+/// Accesses off `x` on this path: the first one's constant and, until one
+/// with another constant comes, `base + sext(x)` and the instructions that
+/// compute the plain addresses of the accesses so far, to rewrite them in
+/// the shared form then.
+struct Base {
+    x: Value,
+    first: i32,
+    base_wide: Option<Value>,
+    pending: Vec<Inst>,
+    /// A second constant came: every later access off `x` shares the form.
+    shared: bool,
+}
+
+/// What [`KnownMemory::base`] knows of an address `x + C`.
+enum SeenBase {
+    /// The first off `x` on this path.
+    First,
+    /// Again with the first access's constant, before any other; carries
+    /// `base + sext(x)` prepared at the first.
+    Same(Option<Value>),
+    /// After accesses with two constants: the shared form pays. Carries the
+    /// accesses to rewrite (`base + sext(x)`, the first constant and the
+    /// instructions), if any are left.
+    Other(Option<(Value, i32, Vec<Inst>)>),
 }
 
 struct Known {
@@ -116,18 +142,39 @@ impl KnownMemory {
         }
     }
 
-    /// Whether an address `x + c` came after one `x + c'` with another
-    /// constant; remembers the first `x + c`.
-    fn shares_base(&mut self, x: Value, c: i32) -> bool {
-        match self.bases.iter().find(|(v, _)| *v == x) {
-            Some(&(_, first)) => first != c,
+    /// How an address `x + c` relates to earlier ones off `x`; remembers
+    /// the first.
+    fn base(&mut self, x: Value, c: i32) -> SeenBase {
+        match self.bases.iter_mut().find(|b| b.x == x) {
+            Some(b) if b.first == c && !b.shared => SeenBase::Same(b.base_wide),
+            Some(b) => {
+                b.shared = true;
+                let pending = core::mem::take(&mut b.pending);
+                SeenBase::Other(b.base_wide.map(|v| (v, b.first, pending)))
+            }
             None => {
                 if self.bases.len() >= MAX_KNOWN {
                     self.bases.remove(0);
                 }
-                self.bases.push((x, c));
-                false
+                self.bases.push(Base {
+                    x,
+                    first: c,
+                    base_wide: None,
+                    pending: Vec::new(),
+                    shared: false,
+                });
+                SeenBase::First
             }
+        }
+    }
+
+    /// Records a plain access off `x` to rewrite later (see [`Base`]).
+    fn defer(&mut self, x: Value, base_wide: Value, address_inst: Inst) {
+        if let Some(b) = self.bases.iter_mut().find(|b| b.x == x && !b.shared)
+            && b.pending.len() < MAX_KNOWN
+        {
+            b.base_wide = Some(base_wide);
+            b.pending.push(address_inst);
         }
     }
 
@@ -174,25 +221,47 @@ impl FuncTranslator<'_, '_> {
             && offset + u64::from(size) <= GUARD_BYTES as u64
         {
             let base = self.hoisted_load(mem, memory::BASE);
-            if let (true, 0, Some((x, c))) =
-                (self.env.signed_index, offset, self.plus_constant(index))
-                && self.known.shares_base(x, c)
-            {
-                // `sext(x) + c` instead of `uext(x + c)`: exact for memories
-                // of at most 2 GiB, and outside that it falls into the
-                // reservation's pre-guard (see PRE_GUARD_BYTES). The accesses
-                // off `x` after the first then share one extended index and
-                // fold their `c` into the addressing mode. Not for the
-                // first: on its own, `x + c` is no dearer than `sext(x)`,
-                // and it may have been computed for another use already
-                // (CPython's `next_instr + 2`), so that `x` would have to
-                // live on beside it.
+            // `sext(x) + c` instead of `uext(x + c)`: exact for memories of
+            // at most 2 GiB, and outside that it falls into the
+            // reservation's pre-guard (see PRE_GUARD_BYTES). Accesses off
+            // one `x` with different constants then share one extended
+            // index and fold their `c` into the addressing mode. Not for a
+            // lone `x + c`: it is no dearer than `sext(x)`, and it may have
+            // been computed for another use already (CPython's `next_instr
+            // + 2`), so that `x` would have to live on beside it. So the
+            // accesses off `x` before a second constant take the plain form
+            // and are rewritten when one comes.
+            let shared = match (self.env.signed_index, offset, self.plus_constant(index)) {
+                (true, 0, Some((x, c))) => Some((x, c, self.known.base(x, c))),
+                _ => None,
+            };
+            if let Some((x, c, SeenBase::Other(rewrite))) = shared {
+                if let Some((base_wide, first_c, pending)) = rewrite {
+                    for address_inst in pending {
+                        self.readdress(address_inst, base_wide, first_c);
+                    }
+                }
                 let wide = self.b.ins().sextend(types::I64, x);
                 let address = self.b.ins().iadd(base, wide);
                 return (address, c, self.flags.heap_trapping);
             }
+            // Unused unless rewritten; Cranelift drops it then.
+            let prepared = match shared {
+                Some((x, _, SeenBase::First)) => {
+                    let wide = self.b.ins().sextend(types::I64, x);
+                    Some((x, self.b.ins().iadd(base, wide)))
+                }
+                Some((x, _, SeenBase::Same(base_wide))) => base_wide.map(|v| (x, v)),
+                _ => None,
+            };
             let addr = self.b.ins().uextend(types::I64, index);
             let address = self.b.ins().iadd(base, addr);
+            if let (Some((x, base_wide)), ValueDef::Result(inst, 0)) =
+                (prepared, self.b.func.dfg.value_def(address))
+            {
+                // The access itself follows this instruction (see `readdress`).
+                self.known.defer(x, base_wide, inst);
+            }
             // offset < GUARD_BYTES <= 2^31: fits.
             return (address, offset as i32, self.flags.heap_trapping);
         }
@@ -223,6 +292,33 @@ impl FuncTranslator<'_, '_> {
                 0,
                 self.flags.heap,
             ),
+        }
+    }
+
+    /// Rewrites the access after `address_inst` (which computes its
+    /// address, `base + uext(x + c)`, see `heap_address`) to address
+    /// `base_wide` (`base + sext(x)`) with offset `c`. Left as it is unless
+    /// that access is a plain load or store at offset 0 through it.
+    fn readdress(&mut self, address_inst: Inst, base_wide: Value, c: i32) {
+        let func = &mut self.b.func;
+        let Some(access) = func.layout.next_inst(address_inst) else {
+            return;
+        };
+        let address = func.dfg.first_result(address_inst);
+        match &mut func.dfg.insts[access] {
+            InstructionData::Load { arg, offset, .. }
+                if *arg == address && i32::from(*offset) == 0 =>
+            {
+                *arg = base_wide;
+                *offset = c.into();
+            }
+            InstructionData::Store { args, offset, .. }
+                if args[1] == address && i32::from(*offset) == 0 =>
+            {
+                args[1] = base_wide;
+                *offset = c.into();
+            }
+            _ => {}
         }
     }
 
