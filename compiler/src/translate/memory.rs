@@ -57,30 +57,17 @@ pub(crate) struct KnownMemory {
     bases: Vec<Base>,
 }
 
-/// Accesses off `x` on this path: the first one's constant and, until one
-/// with another constant comes, `base + sext(x)` and the instructions that
-/// compute the plain addresses of the accesses so far, to rewrite them in
-/// the shared form then.
+/// Accesses off `x` on this path: the first one's constant, `base +
+/// sext(x)` (prepared at the first), and, until an access with another
+/// constant comes, the instructions that compute the plain addresses of
+/// the accesses so far, to rewrite them in the shared form then.
 struct Base {
     x: Value,
     first: i32,
-    base_wide: Option<Value>,
+    base_wide: Value,
     pending: Vec<Inst>,
     /// A second constant came: every later access off `x` shares the form.
     shared: bool,
-}
-
-/// What [`KnownMemory::base`] knows of an address `x + C`.
-enum SeenBase {
-    /// The first off `x` on this path.
-    First,
-    /// Again with the first access's constant, before any other; carries
-    /// `base + sext(x)` prepared at the first.
-    Same(Option<Value>),
-    /// After accesses with two constants: the shared form pays. Carries the
-    /// accesses to rewrite (`base + sext(x)`, the first constant and the
-    /// instructions), if any are left.
-    Other(Option<(Value, i32, Vec<Inst>)>),
 }
 
 struct Known {
@@ -142,40 +129,17 @@ impl KnownMemory {
         }
     }
 
-    /// How an address `x + c` relates to earlier ones off `x`; remembers
-    /// the first.
-    fn base(&mut self, x: Value, c: i32) -> SeenBase {
-        match self.bases.iter_mut().find(|b| b.x == x) {
-            Some(b) if b.first == c && !b.shared => SeenBase::Same(b.base_wide),
-            Some(b) => {
-                b.shared = true;
-                let pending = core::mem::take(&mut b.pending);
-                SeenBase::Other(b.base_wide.map(|v| (v, b.first, pending)))
-            }
-            None => {
-                if self.bases.len() >= MAX_KNOWN {
-                    self.bases.remove(0);
-                }
-                self.bases.push(Base {
-                    x,
-                    first: c,
-                    base_wide: None,
-                    pending: Vec::new(),
-                    shared: false,
-                });
-                SeenBase::First
-            }
-        }
+    /// The accesses off `x` seen on this path.
+    fn base(&mut self, x: Value) -> Option<&mut Base> {
+        self.bases.iter_mut().find(|b| b.x == x)
     }
 
-    /// Records a plain access off `x` to rewrite later (see [`Base`]).
-    fn defer(&mut self, x: Value, base_wide: Value, address_inst: Inst) {
-        if let Some(b) = self.bases.iter_mut().find(|b| b.x == x && !b.shared)
-            && b.pending.len() < MAX_KNOWN
-        {
-            b.base_wide = Some(base_wide);
-            b.pending.push(address_inst);
+    /// Remembers the first access off `x` (see [`Base`]).
+    fn first_base(&mut self, base: Base) {
+        if self.bases.len() >= MAX_KNOWN {
+            self.bases.remove(0);
         }
+        self.bases.push(base);
     }
 
     /// Forgets the contents (a call, a bulk-memory operation: memory may
@@ -231,36 +195,50 @@ impl FuncTranslator<'_, '_> {
             // + 2`), so that `x` would have to live on beside it. So the
             // accesses off `x` before a second constant take the plain form
             // and are rewritten when one comes.
-            let shared = match (self.env.signed_index, offset, self.plus_constant(index)) {
-                (true, 0, Some((x, c))) => Some((x, c, self.known.base(x, c))),
+            let candidate = match (self.env.signed_index, offset) {
+                (true, 0) => self.plus_constant(index),
                 _ => None,
             };
-            if let Some((x, c, SeenBase::Other(rewrite))) = shared {
-                if let Some((base_wide, first_c, pending)) = rewrite {
-                    for address_inst in pending {
-                        self.readdress(address_inst, base_wide, first_c);
+            let deferred = match candidate {
+                None => None,
+                Some((x, c)) => match self.known.base(x) {
+                    Some(b) if b.first == c && !b.shared => {
+                        (b.pending.len() < MAX_KNOWN).then_some((x, c, b.base_wide))
                     }
-                }
-                let wide = self.b.ins().sextend(types::I64, x);
-                let address = self.b.ins().iadd(base, wide);
-                return (address, c, self.flags.heap_trapping);
-            }
-            // Unused unless rewritten; Cranelift drops it then.
-            let prepared = match shared {
-                Some((x, _, SeenBase::First)) => {
-                    let wide = self.b.ins().sextend(types::I64, x);
-                    Some((x, self.b.ins().iadd(base, wide)))
-                }
-                Some((x, _, SeenBase::Same(base_wide))) => base_wide.map(|v| (x, v)),
-                _ => None,
+                    Some(b) => {
+                        let base_wide = b.base_wide;
+                        if !b.shared {
+                            b.shared = true;
+                            let (first, pending) = (b.first, core::mem::take(&mut b.pending));
+                            for address_inst in pending {
+                                self.readdress(address_inst, base_wide, first);
+                            }
+                        }
+                        return (base_wide, c, self.flags.heap_trapping);
+                    }
+                    None => {
+                        // Unused unless rewritten; Cranelift drops it then.
+                        let wide = self.b.ins().sextend(types::I64, x);
+                        Some((x, c, self.b.ins().iadd(base, wide)))
+                    }
+                },
             };
             let addr = self.b.ins().uextend(types::I64, index);
             let address = self.b.ins().iadd(base, addr);
-            if let (Some((x, base_wide)), ValueDef::Result(inst, 0)) =
-                (prepared, self.b.func.dfg.value_def(address))
+            if let (Some((x, c, base_wide)), ValueDef::Result(inst, 0)) =
+                (deferred, self.b.func.dfg.value_def(address))
             {
                 // The access itself follows this instruction (see `readdress`).
-                self.known.defer(x, base_wide, inst);
+                match self.known.base(x) {
+                    Some(b) => b.pending.push(inst),
+                    None => self.known.first_base(Base {
+                        x,
+                        first: c,
+                        base_wide,
+                        pending: vec![inst],
+                        shared: false,
+                    }),
+                }
             }
             // offset < GUARD_BYTES <= 2^31: fits.
             return (address, offset as i32, self.flags.heap_trapping);
