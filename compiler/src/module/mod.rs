@@ -120,10 +120,10 @@ impl<'a> ModuleInfo<'a> {
                     func,
                 } => match func {
                     Some(f) => anyhow!(
-                        "unsupported feature: the module uses the {proposal} proposal (first in function {f}, at offset {offset:#x}); Kiln supports WebAssembly 2.0 without SIMD"
+                        "unsupported feature: the module uses the {proposal} proposal (first in function {f}, at offset {offset:#x}); Kiln supports WebAssembly 2.0, SIMD included"
                     ),
                     None => anyhow!(
-                        "unsupported feature: the module uses the {proposal} proposal (at offset {offset:#x}); Kiln supports WebAssembly 2.0 without SIMD"
+                        "unsupported feature: the module uses the {proposal} proposal (at offset {offset:#x}); Kiln supports WebAssembly 2.0, SIMD included"
                     ),
                 },
             });
