@@ -17,16 +17,18 @@ pub const FUEL: u32 = 20_000;
 
 /// A wasm-smith configuration limited to Kiln's feature set: MVP, mutable
 /// globals, sign extension, non-trapping float-to-int, multi-value, bulk
-/// memory and reference types. Sizes come from `u`.
+/// memory, reference types and 128-bit SIMD (not relaxed SIMD). Sizes come
+/// from `u`.
 pub fn kiln_config(u: &mut Unstructured<'_>) -> Result<Config> {
     let mut c = Config {
-        // Wasm 2.0 without SIMD.
+        // Wasm 2.0, with 128-bit SIMD; relaxed SIMD is not Kiln's (and its
+        // results are implementation-defined).
         bulk_memory_enabled: true,
         reference_types_enabled: true,
         multi_value_enabled: true,
         saturating_float_to_int_enabled: true,
         sign_extension_ops_enabled: true,
-        simd_enabled: false,
+        simd_enabled: true,
         relaxed_simd_enabled: false,
         threads_enabled: false,
         tail_call_enabled: false,
@@ -88,13 +90,24 @@ pub fn differential_module(u: &mut Unstructured<'_>) -> Option<Vec<u8>> {
 ///   (riscv64 gives the canonical one, x86 and aarch64 keep the payload),
 ///   and wasm-smith's `canonicalize_nans` leaves them alone (it follows
 ///   Cranelift's list of arithmetic operations), so each is followed by a
-///   call to an appended function that makes a NaN canonical;
+///   call to an appended function that makes a NaN canonical; the same for
+///   their SIMD forms `f64x2.promote_low_f32x4` and `f32x4.demote_f64x2_zero`
+///   (every NaN lane becomes the canonical NaN; wasm-smith canonicalises
+///   the other SIMD float arithmetic itself, lane by lane);
 /// - an exported function that hashes memory 0 (FNV-1a over 8-byte words,
 ///   then the length) is appended, if the module has a memory.
 ///
 /// Functions and types are appended after the existing ones, so no index
 /// moves.
 pub fn instrument(wasm: &[u8]) -> Option<Vec<u8>> {
+    /// Conversions whose NaN results are not canonical, as wasmprinter
+    /// writes them, and the appended function that canonicalises each.
+    const CONVERSIONS: [(&str, &str); 4] = [
+        ("f64.promote_f32", "kiln_fuzz_canonical_f64"),
+        ("f32.demote_f64", "kiln_fuzz_canonical_f32"),
+        ("f64x2.promote_low_f32x4", "kiln_fuzz_canonical_f64x2"),
+        ("f32x4.demote_f64x2_zero", "kiln_fuzz_canonical_f32x4"),
+    ];
     let has_memory = wasmparser::Parser::new(0).parse_all(wasm).any(|p| {
         matches!(
             p,
@@ -102,7 +115,7 @@ pub fn instrument(wasm: &[u8]) -> Option<Vec<u8>> {
         )
     });
     let text = wasmprinter::print_bytes(wasm).ok()?;
-    let conversions = text.contains("f64.promote_f32") || text.contains("f32.demote_f64");
+    let conversions = CONVERSIONS.iter().any(|(op, _)| text.contains(op));
     if !has_memory && !conversions {
         return Some(wasm.to_vec());
     }
@@ -111,16 +124,11 @@ pub fn instrument(wasm: &[u8]) -> Option<Vec<u8>> {
         body.push_str(line);
         body.push('\n');
         let indent = &line[..line.len() - line.trim_start().len()];
-        match line.trim() {
-            "f64.promote_f32" => {
-                body.push_str(indent);
-                body.push_str("call $kiln_fuzz_canonical_f64\n");
-            }
-            "f32.demote_f64" => {
-                body.push_str(indent);
-                body.push_str("call $kiln_fuzz_canonical_f32\n");
-            }
-            _ => {}
+        if let Some((_, canonical)) = CONVERSIONS.iter().find(|(op, _)| line.trim() == *op) {
+            body.push_str(indent);
+            body.push_str("call $");
+            body.push_str(canonical);
+            body.push('\n');
         }
     }
     if conversions {
@@ -130,6 +138,12 @@ pub fn instrument(wasm: &[u8]) -> Option<Vec<u8>> {
     (select (f64.const nan) (local.get 0) (f64.ne (local.get 0) (local.get 0))))
   (func $kiln_fuzz_canonical_f32 (param f32) (result f32)
     (select (f32.const nan) (local.get 0) (f32.ne (local.get 0) (local.get 0))))
+  (func $kiln_fuzz_canonical_f64x2 (param v128) (result v128)
+    (v128.bitselect (local.get 0) (v128.const f64x2 nan nan)
+                    (f64x2.eq (local.get 0) (local.get 0))))
+  (func $kiln_fuzz_canonical_f32x4 (param v128) (result v128)
+    (v128.bitselect (local.get 0) (v128.const f32x4 nan nan nan nan)
+                    (f32x4.eq (local.get 0) (local.get 0))))
 "#,
         );
     }
@@ -164,12 +178,16 @@ mod tests {
         let wasm = wat::parse_str(
             r#"(module (memory 1)
                  (func (export "p") (param f32) (result f64) (f64.promote_f32 (local.get 0)))
-                 (func (export "d") (param f64) (result f32) (f32.demote_f64 (local.get 0))))"#,
+                 (func (export "d") (param f64) (result f32) (f32.demote_f64 (local.get 0)))
+                 (func (export "p2") (param v128) (result v128) (f64x2.promote_low_f32x4 (local.get 0)))
+                 (func (export "d2") (param v128) (result v128) (f32x4.demote_f64x2_zero (local.get 0))))"#,
         )
         .unwrap();
         let out = wasmprinter::print_bytes(instrument(&wasm).unwrap()).unwrap();
         assert!(out.contains("call $kiln_fuzz_canonical_f64"), "{out}");
         assert!(out.contains("call $kiln_fuzz_canonical_f32"), "{out}");
+        assert!(out.contains("call $kiln_fuzz_canonical_f64x2"), "{out}");
+        assert!(out.contains("call $kiln_fuzz_canonical_f32x4"), "{out}");
         assert!(out.contains(crate::MEMORY_HASH_EXPORT), "{out}");
         let plain = wat::parse_str("(module (func))").unwrap();
         assert_eq!(instrument(&plain).unwrap(), plain);

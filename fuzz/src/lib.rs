@@ -1,8 +1,9 @@
 //! Shared code of Kiln's fuzz targets (see `fuzz/README.md`):
 //!
 //! - [`generate`]: wasm-smith configurations for Kiln's feature set (Wasm 2.0
-//!   without SIMD) and the instrumentation that makes a generated module
-//!   deterministic (canonical NaNs after float conversions) and its final
+//!   with 128-bit SIMD) and the instrumentation that makes a generated
+//!   module deterministic (canonical NaNs after scalar and SIMD float
+//!   conversions) and its final
 //!   state observable (a memory-hash export).
 //! - [`oracle`]: runs a module in the reference interpreter (wasmi) and
 //!   records what every export returns or how it traps.

@@ -110,8 +110,57 @@ fn result(v: &Value) -> String {
         Value::F64(bits) if bits & 0x7ff8_0000_0000_0000 == 0x7ff8_0000_0000_0000 => {
             "(f64.const nan:arithmetic)".into()
         }
+        Value::V128(bits) => v128_result(bits),
         other => number(other),
     }
+}
+
+fn quiet_nan_f32(bits: u32) -> bool {
+    bits & 0x7fc0_0000 == 0x7fc0_0000
+}
+
+fn quiet_nan_f64(bits: u64) -> bool {
+    bits & 0x7ff8_0000_0000_0000 == 0x7ff8_0000_0000_0000
+}
+
+/// A `v128` result. A `v128` has no lane shape, so quiet NaNs are looked
+/// for in both float shapes, as for scalars (sign and payload may differ):
+/// as `f64x2` when some 64-bit half is a quiet NaN and no other half holds
+/// a 32-bit quiet NaN, else as `f32x4` when some 32-bit lane is one, those
+/// lanes as `nan:arithmetic` and the others with their exact bits;
+/// otherwise the exact bits as `i32x4`.
+fn v128_result(bits: u128) -> String {
+    let halves = [bits as u64, (bits >> 64) as u64];
+    let lanes = [0, 1, 2, 3].map(|i| (bits >> (32 * i)) as u32);
+    let lane_nan = |i: usize| quiet_nan_f32(lanes[i]);
+    let half_nan = |h: usize| quiet_nan_f64(halves[h]);
+    let f64_shape = (0..2).any(half_nan)
+        && (0..2).all(|h| half_nan(h) || !(lane_nan(2 * h) || lane_nan(2 * h + 1)));
+    if f64_shape {
+        let mut s = "(v128.const f64x2".to_string();
+        for (h, &half) in halves.iter().enumerate() {
+            if half_nan(h) {
+                s.push_str(" nan:arithmetic");
+            } else {
+                let _ = write!(s, " {}", float(half, 52, 11, half >> 63 == 1));
+            }
+        }
+        s.push(')');
+        return s;
+    }
+    if (0..4).any(lane_nan) {
+        let mut s = "(v128.const f32x4".to_string();
+        for (i, &lane) in lanes.iter().enumerate() {
+            if lane_nan(i) {
+                s.push_str(" nan:arithmetic");
+            } else {
+                let _ = write!(s, " {}", float(lane as u64, 23, 8, lane >> 31 == 1));
+            }
+        }
+        s.push(')');
+        return s;
+    }
+    number(Value::V128(bits))
 }
 
 /// A number with its exact bits: integers in hex, floats as hex floats,
@@ -122,6 +171,13 @@ fn number(v: Value) -> String {
         Value::I64(x) => format!("(i64.const 0x{x:x})"),
         Value::F32(bits) => format!("(f32.const {})", float(bits as u64, 23, 8, bits >> 31 == 1)),
         Value::F64(bits) => format!("(f64.const {})", float(bits, 52, 11, bits >> 63 == 1)),
+        Value::V128(bits) => {
+            let lanes = [0, 1, 2, 3].map(|i| (bits >> (32 * i)) as u32);
+            format!(
+                "(v128.const i32x4 0x{:x} 0x{:x} 0x{:x} 0x{:x})",
+                lanes[0], lanes[1], lanes[2], lanes[3]
+            )
+        }
         Value::Ref { .. } => unreachable!("references are written by `arg`/`result`"),
     }
 }
@@ -195,5 +251,51 @@ mod tests {
         }
         assert_eq!(float(0x7f80_0001, 23, 8, false), "nan:0x1");
         assert_eq!(float(0xff80_0000, 23, 8, true), "-inf");
+    }
+
+    /// The bits a `v128.const` in `text` parses to, as `wast` reads it.
+    fn v128_bits(text: &str) -> u128 {
+        let wat = format!("(module (global v128 {text}))");
+        let bin = wat::parse_str(&wat).unwrap();
+        let i = bin.windows(2).position(|w| w == [0xfd, 0x0c]).unwrap() + 2;
+        u128::from_le_bytes(bin[i..i + 16].try_into().unwrap())
+    }
+
+    #[test]
+    fn v128_values_are_written_exactly_or_as_nan_lanes() {
+        for bits in [
+            0u128,
+            u128::MAX,
+            0x0123_4567_89ab_cdef_fedc_ba98_7654_3210,
+            1 << 127,
+        ] {
+            let text = number(Value::V128(bits));
+            assert_eq!(v128_bits(&text), bits, "{text}");
+            // Not a NaN in either float shape.
+            if bits != u128::MAX {
+                assert_eq!(result(&Value::V128(bits)), text);
+            }
+        }
+        assert!(result(&Value::V128(u128::MAX)).starts_with("(v128.const f64x2 nan:arith"));
+        // Signalling NaN lanes and infinities keep their bits.
+        let bits = 0x7f80_0001_ff80_0000_3f80_0000_7fa0_0000u128;
+        let text = result(&Value::V128(bits));
+        assert!(text.starts_with("(v128.const f32x4") || text.starts_with("(v128.const i32x4"));
+        assert_eq!(v128_bits(&text), bits, "{text}");
+        // A quiet f32 NaN lane.
+        let bits = 0x0000_0001_7fc0_0000_3f80_0000_ffc0_0001u128;
+        assert_eq!(
+            result(&Value::V128(bits)),
+            "(v128.const f32x4 nan:arithmetic 0x1.000000p0 nan:arithmetic 0x0.000002p-126)"
+        );
+        // A quiet f64 NaN half.
+        let bits = (0x7ff8_0000_0000_0000u128 << 64) | 0x4000_0000_0000_0000;
+        assert_eq!(
+            result(&Value::V128(bits)),
+            "(v128.const f64x2 0x1.0000000000000p1 nan:arithmetic)"
+        );
+        // A quiet f64 NaN half and a quiet f32 NaN lane in the other half.
+        let bits = (0x7ff8_0000_0000_0000u128 << 64) | 0x7fc0_0000;
+        assert!(result(&Value::V128(bits)).starts_with("(v128.const f32x4 nan:arithmetic 0x0"));
     }
 }
