@@ -55,7 +55,8 @@ const MAX_RECURSION: usize = 300;
 /// Safety net besides the module's own fuel.
 const WASMI_FUEL: u64 = 200_000_000;
 
-/// Runs `wasm` in wasmi. Arguments come from `u`. `None` when the module
+/// Runs `wasm` in wasmi. Arguments come from `u`, then from a
+/// stream seeded by the module (see [`Fallback`]). `None` when the module
 /// cannot be compared at all (wasmi refuses it, or fails for a reason that
 /// is not a Wasm trap).
 pub fn record(wasm: &[u8], u: &mut Unstructured<'_>) -> Option<Vec<Step>> {
@@ -77,6 +78,7 @@ pub fn record(wasm: &[u8], u: &mut Unstructured<'_>) -> Option<Vec<Step>> {
         Err(e) => return Some(vec![Step::InstantiationTrap(instantiation_trap(&e)?)]),
     };
 
+    let mut fallback = Fallback::new(wasm);
     let mut steps = Vec::new();
     let exports: Vec<(String, wasmi::Extern)> = instance
         .exports(&store)
@@ -90,7 +92,11 @@ pub fn record(wasm: &[u8], u: &mut Unstructured<'_>) -> Option<Vec<Step>> {
             continue;
         };
         let ty = func.ty(&store);
-        let args: Vec<Val> = ty.params().iter().map(|t| argument(*t, u)).collect();
+        let args: Vec<Val> = ty
+            .params()
+            .iter()
+            .map(|t| argument(*t, u, &mut fallback))
+            .collect();
         let mut results: Vec<Val> = ty
             .results()
             .iter()
@@ -131,25 +137,80 @@ pub fn record(wasm: &[u8], u: &mut Unstructured<'_>) -> Option<Vec<Step>> {
     Some(steps)
 }
 
-/// A deterministic argument of type `ty` from the fuzzer's bytes. Float
-/// NaNs are replaced by the canonical NaN: generated modules canonicalise
-/// the NaNs they make, so every NaN bit pattern stays comparable.
-fn argument(ty: ValType, u: &mut Unstructured<'_>) -> Val {
+/// Argument bits once the fuzzer's bytes run out, which they usually have
+/// after wasm-smith built the module (nearly every argument was 0): a
+/// splitmix64 stream seeded by the module, so an input still replays
+/// exactly, biased towards the values where code goes wrong.
+struct Fallback(u64);
+
+impl Fallback {
+    fn new(wasm: &[u8]) -> Fallback {
+        // FNV-1a of the module.
+        Fallback(wasm.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+        }))
+    }
+
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// `bits` wide: 0, -1, 1, the signed extremes, a small number, or any.
+    fn bits(&mut self, bits: u32) -> u64 {
+        let r = self.next();
+        let mask = u64::MAX >> (64 - bits);
+        let min = 1u64 << (bits - 1);
+        match r % 8 {
+            0 => 0,
+            1 => mask,
+            2 => 1,
+            3 => min,
+            4 => min - 1,
+            5 => (r >> 8) % 64,
+            _ => self.next() & mask,
+        }
+    }
+}
+
+/// A deterministic argument of type `ty`, from the fuzzer's bytes while
+/// there are any, else from `fallback`. Float NaNs are replaced by the
+/// canonical NaN: generated modules canonicalise the NaNs they make, so
+/// every NaN bit pattern stays comparable.
+fn argument(ty: ValType, u: &mut Unstructured<'_>, fallback: &mut Fallback) -> Val {
+    let from_bytes = !u.is_empty();
     match ty {
-        ValType::I32 => Val::I32(u.arbitrary().unwrap_or(0)),
-        ValType::I64 => Val::I64(u.arbitrary().unwrap_or(0)),
+        ValType::I32 if from_bytes => Val::I32(u.arbitrary().unwrap_or(0)),
+        ValType::I32 => Val::I32(fallback.bits(32) as u32 as i32),
+        ValType::I64 if from_bytes => Val::I64(u.arbitrary().unwrap_or(0)),
+        ValType::I64 => Val::I64(fallback.bits(64) as i64),
         ValType::F32 => {
-            let f: f32 = u.arbitrary().unwrap_or(0.0);
+            let f: f32 = match from_bytes {
+                true => u.arbitrary().unwrap_or(0.0),
+                false => f32::from_bits(fallback.bits(32) as u32),
+            };
             Val::F32(if f.is_nan() { f32::NAN } else { f }.into())
         }
         ValType::F64 => {
-            let f: f64 = u.arbitrary().unwrap_or(0.0);
+            let f: f64 = match from_bytes {
+                true => u.arbitrary().unwrap_or(0.0),
+                false => f64::from_bits(fallback.bits(64)),
+            };
             Val::F64(if f.is_nan() { f64::NAN } else { f }.into())
         }
         // Any bits: a NaN lane with any payload stays comparable, since
         // every float operation that may change a payload is followed by a
         // canonicalisation (wasm-smith's, or `generate::instrument`'s).
-        ValType::V128 => Val::V128(u.arbitrary::<u128>().unwrap_or(0).into()),
+        ValType::V128 => {
+            let bits = match from_bytes {
+                true => u.arbitrary::<u128>().unwrap_or(0),
+                false => u128::from(fallback.bits(64)) << 64 | u128::from(fallback.bits(64)),
+            };
+            Val::V128(bits.into())
+        }
         other => Val::default_for_ty(other),
     }
 }
@@ -198,5 +259,31 @@ fn instantiation_trap(e: &wasmi::Error) -> Option<Vec<TrapKind>> {
     match e.as_trap_code()? {
         TrapCode::StackOverflow | TrapCode::OutOfFuel => None,
         code => trap_kinds(code),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arguments_after_the_bytes_vary_and_replay() {
+        let draw = || {
+            let mut u = Unstructured::new(&[]);
+            let mut fallback = Fallback::new(b"\0asm module");
+            (0..64)
+                .map(|_| match argument(ValType::I32, &mut u, &mut fallback) {
+                    Val::I32(x) => x,
+                    _ => unreachable!(),
+                })
+                .collect::<Vec<i32>>()
+        };
+        let values = draw();
+        assert_eq!(values, draw(), "not deterministic");
+        for edge in [0, -1, 1, i32::MIN, i32::MAX] {
+            assert!(values.contains(&edge), "{edge} never drawn: {values:?}");
+        }
+        let distinct: std::collections::HashSet<_> = values.iter().collect();
+        assert!(distinct.len() > 10, "{values:?}");
     }
 }
