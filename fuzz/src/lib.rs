@@ -3,8 +3,7 @@
 //! - [`generate`]: wasm-smith configurations for Kiln's feature set (Wasm 2.0
 //!   with 128-bit SIMD) and the instrumentation that makes a generated
 //!   module deterministic (canonical NaNs after scalar and SIMD float
-//!   conversions) and its final
-//!   state observable (a memory-hash export).
+//!   conversions) and its final state observable (a memory-hash export).
 //! - [`oracle`]: runs a module in the reference interpreter (wasmi) and
 //!   records what every export returns or how it traps.
 //! - [`script`]: writes those expectations as a spec-test script (`.wast`),
