@@ -89,7 +89,11 @@ pub fn validate(wasm: &[u8]) -> Result<(), Rejection> {
 fn validate_with(wasm: &[u8], features: WasmFeatures) -> Result<(), BinaryReaderError> {
     let mut validator = Validator::new_with_features(features);
     let mut bodies = Vec::new();
-    for payload in Parser::new(0).parse_all(wasm) {
+    // The parser must know the features too: with all of them it reads,
+    // for one, a memory's limits as memory64's 64-bit LEB128s.
+    let mut parser = Parser::new(0);
+    parser.set_features(features);
+    for payload in parser.parse_all(wasm) {
         if let ValidPayload::Func(to_validate, body) = validator.payload(&payload?)? {
             bodies.push((to_validate, body));
         }
@@ -197,6 +201,9 @@ mod tests {
         let bad_data = wat(r#"(module (func) (data (i32.const 0) "x"))"#);
         // An invalid body, then the same bad data segment.
         let both = wat(r#"(module (func (result i32) i64.const 0) (data (i32.const 0) "x"))"#);
+        // A memory minimum with one LEB128 byte too many (too long for a
+        // 32-bit memory, fine for memory64's reader).
+        let overlong = b"\0asm\x01\0\0\0\x05\x08\x01\x00\x82\x80\x80\x80\x80\x00".to_vec();
         let mut truncated = two_bad_bodies.clone();
         truncated.truncate(truncated.len() - 3);
         for (name, m) in [
@@ -204,6 +211,7 @@ mod tests {
             ("bad data", &bad_data),
             ("bad body and data", &both),
             ("truncated", &truncated),
+            ("overlong LEB128", &overlong),
         ] {
             let Err(serial) = Validator::new_with_features(supported()).validate_all(m) else {
                 panic!("{name}: valid");
