@@ -71,6 +71,8 @@ class Program:
     expected_stdout: bytes = None
     expected_stderr: bytes = None
     note: str = ""
+    # Extra `kiln build` options (a profile-guided build: --profile FILE).
+    kiln_args: list = field(default_factory=list)
 
 
 def log(*a):
@@ -113,9 +115,24 @@ def python_program():
         return []
     wasm = Path(r.stdout.strip().splitlines()[-1]) / "python-3.11.3.wasm"
     pydir = BENCH / "python"
-    return [Program(name="cpython/pystone_like", wasm=wasm, cwd=pydir,
+    plain = Program(name="cpython/pystone_like", wasm=wasm, cwd=pydir,
                     argv=["python.wasm", "/bench/pystone_like.py", PYTHON_LOOPS],
-                    dirs=[(str(pydir), "/bench")])]
+                    dirs=[(str(pydir), "/bench")])
+    guided = Program(name="cpython/pystone_like pgo", wasm=wasm, cwd=pydir, argv=plain.argv, dirs=plain.dirs,
+                     kiln_args=["--profile", str(python_profile(plain))])
+    return [plain, guided]
+
+
+def python_profile(p):
+    """Records a profile of CPython running the benchmark (`kiln run
+    --profile-out`), for the profile-guided rows."""
+    profile = OUT / "pystone.profile"
+    if not profile.exists():
+        cmd = [str(KILN), "run", "--profile-out", str(profile), str(p.wasm)]
+        for host, guest in p.dirs:
+            cmd += ["--dir", f"{host}::{guest}"]
+        run_checked(cmd + ["--", *p.argv[1:]], cwd=p.cwd)
+    return profile
 
 
 def kernel_programs():
@@ -154,7 +171,7 @@ def kiln_firmware(p, board="host", kiln=None, disable=None, label="a"):
         label += "-without-" + off.replace(",", "-")
     fw = OUT / f"firmware-{label}" / board / (p.name.replace("/", "-") + ".elf")
     fw.parent.mkdir(parents=True, exist_ok=True)
-    cmd = [str(kiln), "build", "--board", board, "--bench", str(p.wasm), "-o", str(fw)]
+    cmd = [str(kiln), "build", "--board", board, "--bench", *p.kiln_args, str(p.wasm), "-o", str(fw)]
     for host, guest in p.dirs:
         cmd += ["--dir", f"{host}::{guest}"]
     cmd += ["--", *p.argv[1:]]
@@ -187,9 +204,9 @@ def run_kiln(p, fw):
             "stdout": stdout, "stderr": BENCH_LINE.sub(b"", stderr)}
 
 
-def kiln_compile(wasm, target=None):
+def kiln_compile(wasm, target=None, extra=()):
     """Compiles without the cache; wall, CPU seconds and peak RSS (MB) of `kiln compile`."""
-    cmd = [str(KILN), "compile", str(wasm), "-o", str(OUT / f"compile-{os.getpid()}.o")]
+    cmd = [str(KILN), "compile", *extra, str(wasm), "-o", str(OUT / f"compile-{os.getpid()}.o")]
     if target:
         cmd += ["--target", target]
     t0 = time.perf_counter()
@@ -294,7 +311,7 @@ def runtime_table(programs, runs, ab=None):
         fw, why = kiln_firmware(p)
         fw_b = kiln_firmware(p, kiln=ab[0], disable=ab[1], label="b")[0] if ab else None
         cwasm, wt_compile = wasmtime_compile(p)
-        kc = kiln_compile(p.wasm) if fw else None
+        kc = kiln_compile(p.wasm, extra=p.kiln_args) if fw else None
         compile_rows.append((p, kc, wt_compile))
         if fw is None:
             rows.append({"p": p, "skip": why})
@@ -358,16 +375,19 @@ def print_runtime(rows, runs):
             print(f"{p.name:28} {'':6} {'n/a':>9} {'':>10} {'':>8} {'':>9} {'':>8}  Kiln: {r['skip'][:70]}")
             continue
         ratio = r["kiln"] / r["wasmtime"]
-        all_ratios.append(ratio)
+        # A profile-guided build is a second row for the same program.
+        variant = bool(p.kiln_args)
         bound = max(r["kiln"], r["wasmtime"]) < TIMER_BOUND
-        if not bound:
-            ratios.append(ratio)
+        if not variant:
+            all_ratios.append(ratio)
+            if not bound:
+                ratios.append(ratio)
         nat = ""
         nat_ratio = ""
         if r["native"]:
             (simd_native_ratios if p.simd else native_ratios).append(r["kiln"] / r["native"])
             nat, nat_ratio = f"{r['native']:9.4f}", f"{r['kiln'] / r['native']:8.2f}"
-        note = " (timer-bound, not in geomean)" if bound else ""
+        note = " (timer-bound, not in geomean)" if bound else " (same program, not in geomean)" if variant else ""
         print(f"{p.name:28} {r['region']:6} {r['kiln']:9.4f} {r['wasmtime']:10.4f} {ratio:8.2f} "
               f"{nat:>9} {nat_ratio:>8}  {r['output']}{note}")
     print()
@@ -399,10 +419,13 @@ def print_compile(compile_rows):
         if k is None:
             print(f"{p.name:28} {'n/a':>9}")
             continue
-        walls.append(k["wall"] / w["wall"])
-        cpus.append(k["cpu"] / w["cpu"])
+        wall, cpu = k["wall"] / w["wall"], k["cpu"] / w["cpu"]
+        if not p.kiln_args:
+            walls.append(wall)
+            cpus.append(cpu)
+        note = "  (same program, not in geomean)" if p.kiln_args else ""
         print(f"{p.name:28} {k['wall']:9.3f} {k['cpu']:6.2f} {k['rss_mb']:5.0f}   {w['wall']:8.3f} "
-              f"{w['cpu']:6.2f} {w['rss_mb']:5.0f}   {walls[-1]:12.2f} {cpus[-1]:5.2f}")
+              f"{w['cpu']:6.2f} {w['rss_mb']:5.0f}   {wall:12.2f} {cpu:5.2f}{note}")
     print(f"\ngeomean kiln/wasmtime compile: wall {geomean(walls):.3f}, CPU {geomean(cpus):.3f}")
 
 
@@ -416,6 +439,10 @@ ARCHES = [
     ("aarch64", "aarch64-unknown-none"),
     ("riscv64", "riscv64gc-unknown-none-elf"),
 ]
+# Rows with a profile of the benchmark run (`--profile`: the sampled
+# functions optimised, the rest through the fast tier) and with the fast
+# tier everywhere (`--opt-level none`).
+VARIANTS = [("", ()), (" pgo", ("--profile", "{profile}")), (" none", ("--opt-level", "none"))]
 
 
 def compile_python(runs):
@@ -423,30 +450,32 @@ def compile_python(runs):
     if not progs:
         return
     p = progs[0]
+    profile = str(progs[1].kiln_args[1])
     print(f"\nCompile time of {p.wasm.name} ({p.wasm.stat().st_size / 1e6:.1f} MB), median of {runs}, "
           "engines alternating; peak = peak RSS of the compiling process")
     print("(wasmtime's includes the Python interpreter: about 20 MB; wasmtime compiles for x86_64,")
     print("the only target the PyPI build supports).\n")
-    head = (f"{'arch':8} {'kiln wall':>9} {'cpu':>6} {'peak MB':>8}   {'wt wall':>8} {'cpu':>6} "
+    head = (f"{'arch':14} {'kiln wall':>9} {'cpu':>6} {'peak MB':>8}   {'wt wall':>8} {'cpu':>6} "
             f"{'peak MB':>8}   {'kiln/wt wall':>12} {'cpu':>5}")
     print(head)
     print("-" * len(head))
     med = lambda xs, key: statistics.median(x[key] for x in xs)
     wasmtime_runs = []
-    for arch, kiln_target in ARCHES:
+    for (arch, kiln_target), (variant, extra) in [(a, v) for v in VARIANTS for a in ARCHES]:
+        extra = [a.replace("{profile}", profile) for a in extra]
         ks = []
         for i in range(runs):
-            if arch == "x86_64":
+            if arch == "x86_64" and not variant:
                 if i % 2:
                     wasmtime_runs.append(wasmtime_compile(p, tag="-compile")[1])
-                ks.append(kiln_compile(p.wasm, kiln_target))
+                ks.append(kiln_compile(p.wasm, kiln_target, extra))
                 if not i % 2:
                     wasmtime_runs.append(wasmtime_compile(p, tag="-compile")[1])
             else:
-                ks.append(kiln_compile(p.wasm, kiln_target))
+                ks.append(kiln_compile(p.wasm, kiln_target, extra))
         kw, kc, km = med(ks, "wall"), med(ks, "cpu"), med(ks, "rss_mb")
         ww, wc, wm = med(wasmtime_runs, "wall"), med(wasmtime_runs, "cpu"), med(wasmtime_runs, "rss_mb")
-        print(f"{arch:8} {kw:9.3f} {kc:6.2f} {km:8.0f}   {ww:8.3f} {wc:6.2f} {wm:8.0f}   "
+        print(f"{arch + variant:14} {kw:9.3f} {kc:6.2f} {km:8.0f}   {ww:8.3f} {wc:6.2f} {wm:8.0f}   "
               f"{kw / ww:12.2f} {kc / wc:5.2f}")
     # Where Kiln's time goes (one more x86_64 compilation with phase timings).
     env = dict(os.environ, KILN_TIMINGS="1")

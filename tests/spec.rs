@@ -1,6 +1,8 @@
 //! The WebAssembly 2.0 spec suite (SIMD included) through `kiln wast`: every
 //! script on the host board as its own test, and the whole list once per
-//! QEMU board (one firmware boot per script). Each must pass every assertion.
+//! QEMU board (one firmware boot per script); then the whole list again
+//! through the fast tier (`--opt-level none`) on every board. Each must
+//! pass every assertion.
 
 use kiln_tests::{QEMU_BOARDS, corpus, kiln, output, stdout};
 use std::path::PathBuf;
@@ -11,7 +13,18 @@ fn spec_dir() -> PathBuf {
 
 /// Runs `kiln wast` and checks the summary line reports no failure.
 fn run_wast(board: &str, files: &[PathBuf]) -> (u64, String) {
-    let out = output(kiln().arg("wast").arg("--board").arg(board).args(files));
+    run_wast_with(board, &[], files)
+}
+
+fn run_wast_with(board: &str, options: &[&str], files: &[PathBuf]) -> (u64, String) {
+    let out = output(
+        kiln()
+            .arg("wast")
+            .arg("--board")
+            .arg(board)
+            .args(options)
+            .args(files),
+    );
     let text = stdout(&out);
     let summary = text.lines().last().unwrap_or("").to_string();
     let (passed, failed) = summary
@@ -238,4 +251,15 @@ fn whole_suite_on_qemu_virt_riscv64() {
 #[test]
 fn whole_suite_on_qemu_x86_64() {
     board_suite(QEMU_BOARDS[2]);
+}
+
+#[test]
+fn whole_suite_through_the_fast_tier_on_every_board() {
+    for board in std::iter::once("host").chain(QEMU_BOARDS.iter().copied()) {
+        let (passed, _) = run_wast_with(board, &["--opt-level", "none"], &all_files());
+        assert_eq!(
+            passed, 52_230,
+            "every assertion through the fast tier on {board}"
+        );
+    }
 }

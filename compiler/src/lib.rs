@@ -12,6 +12,7 @@ pub mod cache;
 mod emit;
 pub mod firmware;
 pub mod module;
+pub mod profile;
 pub mod target;
 mod translate;
 pub mod wast;
@@ -22,7 +23,8 @@ use anyhow::{Result, bail};
 use sha2::{Digest, Sha256};
 
 pub use emit::Stats;
-pub use target::{CodegenOptions, Target};
+pub use profile::Profile;
+pub use target::{CodegenOptions, Target, Tier};
 
 /// The first line of a caught panic's message, for reporting an internal
 /// error in one line.

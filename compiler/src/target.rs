@@ -9,6 +9,8 @@ use cranelift_codegen::isa::{self, OwnedTargetIsa};
 use cranelift_codegen::settings::{self, Configurable};
 use target_lexicon::{Architecture, Triple};
 
+use crate::profile::Profile;
+
 /// The triples `kiln compile --target` accepts.
 pub const SUPPORTED: &[&str] = &[
     "x86_64-unknown-linux-gnu",
@@ -24,6 +26,7 @@ pub const SUPPORTED: &[&str] = &[
 #[derive(Clone, Debug, Hash, PartialEq, Eq)]
 pub struct CodegenOptions {
     /// Cranelift optimisation level: "none", "speed" or "speed_and_size".
+    /// "none" is the fast tier (see [`Tier::Fast`]).
     pub opt_level: String,
     /// Run Cranelift's IR verifier on every function (slow; for debugging).
     pub verify: bool,
@@ -37,6 +40,10 @@ pub struct CodegenOptions {
     /// metal); a board with an MMU mapping of its own asks for them
     /// (`bounds-checks = "guard"` in its board.toml).
     pub guard_regions: Option<bool>,
+    /// Profile-guided tiers (`--profile`): only the functions the profile
+    /// saw run get `opt_level`, every other function the fast tier. `None`:
+    /// every function gets `opt_level`.
+    pub profile: Option<Profile>,
 }
 
 /// The optimisations `KILN_DISABLE` can leave out (docs/performance.md):
@@ -65,6 +72,7 @@ impl Default for CodegenOptions {
             isa_flags: Vec::new(),
             disable,
             guard_regions: None,
+            profile: None,
         }
     }
 }
@@ -95,7 +103,10 @@ pub enum BoundsChecks {
 pub struct Target {
     /// The triple as the user gave it.
     pub name: String,
+    /// Cranelift at the chosen optimisation level.
     pub isa: Arc<dyn isa::TargetIsa>,
+    /// Cranelift for the fast tier (see [`Tier::Fast`]).
+    pub fast_isa: Arc<dyn isa::TargetIsa>,
     pub bounds_checks: BoundsChecks,
     pub options: CodegenOptions,
 }
@@ -138,50 +149,15 @@ impl Target {
         let triple = Triple::from_str(cranelift_name)
             .map_err(|e| anyhow::anyhow!("bad target triple `{name}`: {e}"))?;
 
-        let mut shared = settings::builder();
-        let set = |b: &mut settings::Builder, k: &str, v: &str| {
-            b.set(k, v)
-                .with_context(|| format!("setting Cranelift flag {k}={v}"))
+        let fast_isa: Arc<dyn isa::TargetIsa> = build_isa(&triple, name, options, "none", true)?;
+        let isa = match options.opt_level.as_str() {
+            "none" => fast_isa.clone(),
+            level => build_isa(&triple, name, options, level, false)?,
         };
-        set(&mut shared, "opt_level", &options.opt_level)?;
-        set(
-            &mut shared,
-            "enable_verifier",
-            if options.verify { "true" } else { "false" },
-        )?;
-        // Kiln's objects are linked statically at fixed addresses.
-        set(&mut shared, "is_pic", "false")?;
-        // Traps resume through a saved context, not by unwinding.
-        set(&mut shared, "unwind_info", "false")?;
-        // Multi-value functions may return more values than registers.
-        set(&mut shared, "enable_multi_ret_implicit_sret", "true")?;
-        // Wasm's float semantics; NaN bits are free, so no canonicalisation.
-        set(&mut shared, "enable_nan_canonicalization", "false")?;
-        // Frames larger than the guard are still checked against the stack
-        // limit in the prologue; no probing needed.
-        set(&mut shared, "enable_probestack", "false")?;
-        let shared = settings::Flags::new(shared);
-
-        let mut builder = isa::lookup(triple.clone())
-            .with_context(|| format!("Cranelift has no backend for `{name}`"))?;
-        for flag in default_isa_flags(&triple.architecture) {
-            builder
-                .enable(flag)
-                .with_context(|| format!("enabling ISA flag {flag} for {name}"))?;
-        }
-        for flag in &options.isa_flags {
-            let result = match flag.split_once('=') {
-                Some((k, v)) => builder.set(k, v),
-                None => builder.enable(flag),
-            };
-            result.with_context(|| format!("bad ISA flag `{flag}` for {name}"))?;
-        }
-        let isa: OwnedTargetIsa = builder
-            .finish(shared)
-            .with_context(|| format!("configuring Cranelift for {name}"))?;
         Ok(Target {
             name: name.to_string(),
             isa,
+            fast_isa,
             bounds_checks: match (options.enabled("guard"), options.guard_regions) {
                 (false, _) | (_, Some(false)) => BoundsChecks::Explicit,
                 (true, Some(true)) => BoundsChecks::Guard,
@@ -194,6 +170,75 @@ impl Target {
     pub fn pointer_bytes(&self) -> u8 {
         self.isa.pointer_bytes()
     }
+}
+
+/// Which code generator compiles a function.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tier {
+    /// Cranelift at the chosen optimisation level: the best code.
+    Optimized,
+    /// The cheapest compile: Cranelift without its mid-end optimisations
+    /// and with its single-pass register allocator, about half of the
+    /// optimised compile's CPU time for code about twice as slow. For code
+    /// that runs little: the functions a profile did not see, or everything
+    /// with `--opt-level none`.
+    Fast,
+}
+
+/// Cranelift configured for `triple` with Kiln's flags; `fast_regalloc`
+/// picks the single-pass register allocator.
+fn build_isa(
+    triple: &Triple,
+    name: &str,
+    options: &CodegenOptions,
+    opt_level: &str,
+    fast_regalloc: bool,
+) -> Result<OwnedTargetIsa> {
+    let mut shared = settings::builder();
+    let set = |b: &mut settings::Builder, k: &str, v: &str| {
+        b.set(k, v)
+            .with_context(|| format!("setting Cranelift flag {k}={v}"))
+    };
+    set(&mut shared, "opt_level", opt_level)?;
+    if fast_regalloc {
+        set(&mut shared, "regalloc_algorithm", "single_pass")?;
+    }
+    set(
+        &mut shared,
+        "enable_verifier",
+        if options.verify { "true" } else { "false" },
+    )?;
+    // Kiln's objects are linked statically at fixed addresses.
+    set(&mut shared, "is_pic", "false")?;
+    // Traps resume through a saved context, not by unwinding.
+    set(&mut shared, "unwind_info", "false")?;
+    // Multi-value functions may return more values than registers.
+    set(&mut shared, "enable_multi_ret_implicit_sret", "true")?;
+    // Wasm's float semantics; NaN bits are free, so no canonicalisation.
+    set(&mut shared, "enable_nan_canonicalization", "false")?;
+    // Frames larger than the guard are still checked against the stack
+    // limit in the prologue; no probing needed.
+    set(&mut shared, "enable_probestack", "false")?;
+    let shared = settings::Flags::new(shared);
+
+    let mut builder = isa::lookup(triple.clone())
+        .with_context(|| format!("Cranelift has no backend for `{name}`"))?;
+    for flag in default_isa_flags(&triple.architecture) {
+        builder
+            .enable(flag)
+            .with_context(|| format!("enabling ISA flag {flag} for {name}"))?;
+    }
+    for flag in &options.isa_flags {
+        let result = match flag.split_once('=') {
+            Some((k, v)) => builder.set(k, v),
+            None => builder.enable(flag),
+        };
+        result.with_context(|| format!("bad ISA flag `{flag}` for {name}"))?;
+    }
+    let isa: OwnedTargetIsa = builder
+        .finish(shared)
+        .with_context(|| format!("configuring Cranelift for {name}"))?;
+    Ok(isa)
 }
 
 /// Linux targets (the host board, a process) can reserve address space for

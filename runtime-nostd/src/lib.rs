@@ -11,6 +11,7 @@
 //! - [`fs`]: the file systems behind preopened directories (image format,
 //!   RAM overlay, the trait a board's own file system implements).
 //! - `wast`: the spec-test script driver that runs inside a firmware.
+//! - [`profile`]: sampling profiles of compiled code (`kiln run --profile-out`).
 //! - [`start`]: what a board calls after boot.
 #![cfg_attr(not(test), no_std)]
 
@@ -28,6 +29,7 @@ pub mod instance;
 pub mod integrity;
 pub mod memory;
 pub mod paging;
+pub mod profile;
 pub mod start;
 pub mod trap;
 pub mod wasi;

@@ -21,6 +21,7 @@ const SIGALRM: usize = 14;
 const SA_SIGINFO: u64 = 0x4;
 const SA_ONSTACK: u64 = 0x0800_0000;
 const SA_RESTORER: u64 = 0x0400_0000;
+const SA_RESTART: u64 = 0x1000_0000;
 
 /// Offsets in the x86_64 `ucontext_t` of the registers the handler edits
 /// (`uc_mcontext.gregs` starts at 40; REG_RDI=8, REG_RSI=9, REG_RSP=15, REG_RIP=16).
@@ -53,6 +54,13 @@ impl KernelSigaction {
             restorer: kiln_host_sigreturn as *const () as usize,
             mask: 1 << (SIGALRM - 1),
         }
+    }
+
+    /// The same, restarting the system calls it interrupts (for a signal
+    /// that only observes, like the profiler's).
+    pub(crate) fn restarting(mut self) -> KernelSigaction {
+        self.flags |= SA_RESTART;
+        self
     }
 }
 

@@ -6,12 +6,14 @@
 //! Guest arguments are the process's argv; the guest environment is the
 //! process's environment without `KILN_*` variables; `KILN_DIR_<n>=HOST::GUEST`
 //! adds a preopened host folder (this is how `kiln run` passes `--dir`),
-//! served from the real file system ([`fs::HostFs`]).
+//! served from the real file system ([`fs::HostFs`]); `KILN_PROFILE=FILE`
+//! samples the run and writes a profile to FILE (see [`profile`]).
 #![no_std]
 
 mod console;
 mod fault;
 mod fs;
+mod profile;
 mod syscall;
 mod vm;
 mod watchdog;
@@ -119,6 +121,7 @@ impl Board for HostBoard {
         }
     }
     fn exit(&mut self, status: u32) -> ! {
+        profile::finish();
         syscall::exit_group(status)
     }
     fn stack_limit(&mut self) -> usize {
@@ -270,6 +273,11 @@ extern "C" fn host_main(sp: *const usize) -> ! {
         (argv, core::slice::from_raw_parts(env_start, n))
     };
     let manifest = process_manifest(argv, envp);
+    // SAFETY: the kernel's environment strings live for the whole process.
+    let vars: Vec<&'static [u8]> = envp.iter().map(|p| unsafe { c_str(*p) }).collect();
+    if !profile::start(manifest, &vars) {
+        fail("cannot start the profiler (KILN_PROFILE)");
+    }
     if !watchdog::arm(manifest.deadline_ms) {
         fail("cannot arm the watchdog for the deadline");
     }

@@ -28,6 +28,8 @@ pub struct Invocation {
     pub capture: bool,
     /// Stop the run after this long.
     pub timeout: Option<Duration>,
+    /// Sample the run and write its profile here (host board).
+    pub profile_out: Option<std::path::PathBuf>,
 }
 
 /// How a run ended.
@@ -119,6 +121,9 @@ pub fn run(board: &Board, firmware: &Path, inv: &Invocation) -> Result<Outcome> 
             spec.push("::");
             spec.push(guest);
             cmd.env(format!("KILN_DIR_{i}"), spec);
+        }
+        if let Some(path) = &inv.profile_out {
+            cmd.env("KILN_PROFILE", path);
         }
         cmd
     } else {

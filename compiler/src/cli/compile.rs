@@ -36,7 +36,7 @@ pub fn run(opts: Opts) -> Result<ExitCode> {
     let options = CompileOptions {
         target: opts.target,
         name: opts.name,
-        codegen: opts.codegen.options(),
+        codegen: opts.codegen.options()?,
     };
     let progress = super::progress::Progress::new("compiling");
     let compiled =

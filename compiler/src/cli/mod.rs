@@ -53,7 +53,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
 /// Code generation flags shared by the subcommands that compile.
 #[derive(clap::Args, Clone)]
 pub struct CodegenArgs {
-    /// Cranelift optimisation level.
+    /// Optimisation level: `none` is the fast tier (the quickest compile,
+    /// slower code), `speed` Cranelift's optimisations.
     #[arg(long, default_value = "speed", value_parser = ["none", "speed", "speed_and_size"])]
     opt_level: String,
     /// Run Cranelift's IR verifier on every function (slow).
@@ -67,16 +68,26 @@ pub struct CodegenArgs {
     /// else guard regions for Linux targets and explicit checks otherwise.
     #[arg(long, value_parser = ["explicit", "guard"])]
     bounds_checks: Option<String>,
+    /// Profile-guided compile: optimise only the functions this profile
+    /// (from `kiln run --profile-out`) saw run, and compile the rest with the
+    /// fast tier. Repeatable: the profiles add up.
+    #[arg(long = "profile", value_name = "FILE")]
+    profiles: Vec<std::path::PathBuf>,
 }
 
 impl CodegenArgs {
-    pub fn options(&self) -> kiln_compiler::CodegenOptions {
-        kiln_compiler::CodegenOptions {
+    pub fn options(&self) -> Result<kiln_compiler::CodegenOptions> {
+        let profile = match self.profiles.as_slice() {
+            [] => None,
+            paths => Some(kiln_compiler::Profile::load(paths)?),
+        };
+        Ok(kiln_compiler::CodegenOptions {
             opt_level: self.opt_level.clone(),
             verify: self.verify,
             isa_flags: self.isa_flags.clone(),
             guard_regions: self.bounds_checks.as_deref().map(|m| m == "guard"),
+            profile,
             ..Default::default()
-        }
+        })
     }
 }

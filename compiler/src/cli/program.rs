@@ -109,7 +109,7 @@ impl Program {
             &wasm,
             &board.compile_target,
             kiln_runtime::abi::DEFAULT_MODULE_NAME,
-            &board.codegen(&opts.codegen.options())?,
+            &board.codegen(&opts.codegen.options()?)?,
             &|done, total| progress.update(done, total),
         )
         .with_context(|| opts.input.display().to_string())?;

@@ -28,7 +28,7 @@ pub struct Opts {
 
 pub fn run(opts: Opts) -> Result<ExitCode> {
     let board = board::find(&opts.board)?;
-    let codegen = board.codegen(&opts.codegen.options())?;
+    let codegen = board.codegen(&opts.codegen.options()?)?;
     let timeout = Duration::from_secs(opts.timeout);
     let reports: Vec<(PathBuf, Result<Report>)> = opts
         .files

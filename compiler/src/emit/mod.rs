@@ -24,7 +24,7 @@ use cranelift_object::{ObjectBuilder, ObjectModule};
 use rayon::prelude::*;
 
 use crate::module::ModuleInfo;
-use crate::target::Target;
+use crate::target::{Target, Tier};
 use crate::translate::{self, ModuleEnv, environ};
 use descriptor::FuncCode;
 
@@ -64,6 +64,8 @@ pub fn emit_object(
         elide_checks: target.options.enabled("checks"),
         signed_index: target.options.enabled("sext"),
     };
+
+    let tier = tiers(target, &wasm_sha256)?;
 
     // FuncId(i) = Wasm function i.
     let mut ids = Vec::with_capacity(module.funcs.len());
@@ -131,8 +133,16 @@ pub fn emit_object(
                 if dump_clif == Some(index) {
                     eprintln!("{}", func.display());
                 }
-                let out = compile(ctx, func, &*isa, FuncId::from_u32(index), Some(&inliner))
-                    .with_context(|| function_label(module, index));
+                // Inlining pays only where the code runs often.
+                let out = match tier(index) {
+                    Tier::Optimized => {
+                        compile(ctx, func, &*isa, FuncId::from_u32(index), Some(&inliner))
+                    }
+                    Tier::Fast => {
+                        compile(ctx, func, &*target.fast_isa, FuncId::from_u32(index), None)
+                    }
+                }
+                .with_context(|| function_label(module, index));
                 if timer.enabled {
                     let times = cranelift_codegen::timing::take_current();
                     if let Ok(mut p) = passes.lock() {
@@ -218,6 +228,27 @@ pub fn emit_object(
     timer.lap("write object");
     stats.functions = module.funcs.len();
     Ok((bytes, stats))
+}
+
+/// The tier of each function: with a profile, the optimising tier for the
+/// functions it saw and the fast tier for the rest; without one, the tier of
+/// the optimisation level.
+fn tiers<'p>(
+    target: &'p Target,
+    wasm_sha256: &[u8; 32],
+) -> Result<impl Fn(u32) -> Tier + Sync + 'p> {
+    let all = match target.options.opt_level.as_str() {
+        "none" => Tier::Fast,
+        _ => Tier::Optimized,
+    };
+    let hot = match (&target.options.profile, all) {
+        (Some(profile), Tier::Optimized) => Some(profile.functions_of(wasm_sha256)?),
+        _ => None,
+    };
+    Ok(move |index: u32| match hot {
+        Some(hot) if hot.binary_search(&index).is_err() => Tier::Fast,
+        _ => all,
+    })
 }
 
 fn function_label(module: &ModuleInfo<'_>, index: u32) -> String {
