@@ -7,6 +7,7 @@
 //! `translate` (Wasm to Cranelift IR) and `emit` (object and descriptor);
 //! all of them read the ABI from `kiln_runtime::abi`.
 
+mod baseline;
 pub mod board;
 pub mod cache;
 mod emit;

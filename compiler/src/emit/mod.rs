@@ -117,6 +117,9 @@ pub fn emit_object(
     let done = std::sync::atomic::AtomicUsize::new(0);
     let total = defined.len();
     let passes = std::sync::Mutex::new(PassStats::default());
+    // The fast tier's own code generator, where it covers the target.
+    let baseline = crate::baseline::supports(target);
+    let declined = Declined::default();
     // `KILN_CLIF=N` prints function N's IR as translated (for compiler work).
     let dump_clif: Option<u32> = std::env::var("KILN_CLIF").ok().and_then(|v| v.parse().ok());
     let mut compiled: Vec<(u32, Compiled)> = order
@@ -125,6 +128,22 @@ pub fn emit_object(
             || (FunctionBuilderContext::new(), Context::new()),
             |(fbc, ctx), &index| {
                 let started = std::time::Instant::now();
+                if baseline && tier(index) == Tier::Fast {
+                    let body = &module.bodies[(index - module.num_imported_funcs) as usize];
+                    let code = guarded(|| crate::baseline::compile(&env, index, body))
+                        .with_context(|| function_label(module, index))?;
+                    match code {
+                        Ok(code) => {
+                            declined.record(None);
+                            progress(
+                                done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1,
+                                total,
+                            );
+                            return Ok((index, from_baseline(code, &*isa)));
+                        }
+                        Err(why) => declined.record(Some(why)),
+                    }
+                }
                 let func = match &inlined[index as usize] {
                     Some(f) => f.clone(),
                     None => translate(fbc, index)?,
@@ -169,6 +188,7 @@ pub fn emit_object(
     timer.lap("translate+codegen (parallel)");
     if let (true, Ok(p)) = (timer.enabled, passes.lock()) {
         p.print(module);
+        declined.print();
     }
 
     let mut funcs: Vec<FuncCode> = Vec::with_capacity(module.funcs.len());
@@ -328,6 +348,75 @@ fn compile_unguarded(
         relocs,
         traps,
     })
+}
+
+/// Baseline machine code as the object wants it: its direct calls as
+/// PC-relative relocations to the callees' symbols.
+fn from_baseline(
+    code: crate::baseline::MachineCode,
+    isa: &dyn cranelift_codegen::isa::TargetIsa,
+) -> Compiled {
+    let relocs = code
+        .calls
+        .iter()
+        .map(|&(offset, callee)| ModuleReloc {
+            offset,
+            kind: cranelift_codegen::binemit::Reloc::X86CallPCRel4,
+            name: cranelift_module::ModuleRelocTarget::user(translate::NAMESPACE_FUNC, callee),
+            addend: -4,
+        })
+        .collect();
+    Compiled {
+        bytes: code.bytes,
+        alignment: u64::from(isa.function_alignment().preferred),
+        relocs,
+        traps: code.traps,
+    }
+}
+
+/// How many functions the baseline compiler took, and why it left the
+/// others to Cranelift (`KILN_TIMINGS`).
+#[derive(Default)]
+struct Declined {
+    compiled: std::sync::atomic::AtomicUsize,
+    reasons: std::sync::Mutex<HashMap<&'static str, usize>>,
+}
+
+impl Declined {
+    fn record(&self, why: Option<&'static str>) {
+        match why {
+            None => {
+                self.compiled
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+            Some(why) => {
+                if let Ok(mut r) = self.reasons.lock() {
+                    *r.entry(why).or_default() += 1;
+                }
+            }
+        }
+    }
+
+    fn print(&self) {
+        let compiled = self.compiled.load(std::sync::atomic::Ordering::Relaxed);
+        let Ok(reasons) = self.reasons.lock() else {
+            return;
+        };
+        if compiled == 0 && reasons.is_empty() {
+            return;
+        }
+        let mut reasons: Vec<_> = reasons.iter().collect();
+        reasons.sort_by(|a, b| b.1.cmp(a.1));
+        let list: Vec<String> = reasons.iter().map(|(w, n)| format!("{w} {n}")).collect();
+        eprintln!(
+            "kiln: baseline compiler: {compiled} functions; left to Cranelift: {}",
+            if list.is_empty() {
+                "none".into()
+            } else {
+                list.join(", ")
+            }
+        );
+    }
 }
 
 fn define(
