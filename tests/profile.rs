@@ -225,3 +225,122 @@ fn bad_profiles_are_refused_with_one_line() {
     let err = error_of(&["run", "--profile-out", "/nonexistent-folder/p", program]);
     assert!(err.contains("is not a folder"), "{err}");
 }
+
+/// Calls across tiers in both directions with arguments in registers and
+/// on the stack: `$many` (function 1) takes 20 parameters of all four
+/// number types, `$ints` (3) eight i32s; `$call_many` (2) and `$call_ints`
+/// (4) call them with ABI_VALUES and ABI_INTS.
+fn abi_program() -> String {
+    const TYPES: [&str; 4] = ["i32", "i64", "f32", "f64"];
+    const TO_F64: [&str; 4] = [
+        "f64.convert_i32_s",
+        "f64.convert_i64_s",
+        "f64.promote_f32",
+        "",
+    ];
+    let mut many = String::from("(func $many (param");
+    for k in 0..20 {
+        many += &format!(" {}", TYPES[k % 4]);
+    }
+    many += ") (result f64) (local $s f64)\n";
+    for k in 0..20 {
+        let value = match TO_F64[k % 4] {
+            "" => format!("(local.get {k})"),
+            convert => format!("({convert} (local.get {k}))"),
+        };
+        many += &format!(
+            "  (local.set $s (f64.add (local.get $s) (f64.mul (f64.const {}) {value})))\n",
+            k + 1
+        );
+    }
+    many += "  (local.get $s))\n";
+    let args: Vec<String> = ABI_VALUES
+        .iter()
+        .enumerate()
+        .map(|(k, v)| format!("({}.const {v})", TYPES[k % 4]))
+        .collect();
+    let ints: Vec<String> = ABI_INTS
+        .iter()
+        .map(|v| format!("(i32.const {v})"))
+        .collect();
+    let weighted: Vec<String> = (0..8)
+        .map(|k| format!("(i32.mul (local.get {k}) (i32.const {}))", k + 1))
+        .collect();
+    let sum = weighted
+        .iter()
+        .skip(1)
+        .fold(weighted[0].clone(), |acc, w| format!("(i32.add {acc} {w})"));
+    format!(
+        r#"(module
+  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+  {many}
+  (func $call_many (result f64) (call $many {}))
+  (func $ints (param i32 i32 i32 i32 i32 i32 i32 i32) (result i32) {sum})
+  (func $call_ints (result i32) (call $ints {}))
+  (func (export "_start")
+    (call $exit (i32.and (i32.add (i32.trunc_f64_s (call $call_many)) (call $call_ints))
+                         (i32.const 127)))))"#,
+        args.join(" "),
+        ints.join(" ")
+    )
+}
+
+const ABI_VALUES: [i32; 20] = [
+    -2, 10, 17, 24, 31, -7, 45, 52, 59, 66, -12, 80, 87, 94, 101, -17, 115, 122, 129, 136,
+];
+const ABI_INTS: [i32; 8] = [11, 12, 13, 14, 15, 16, 17, -18];
+
+/// What the ABI program exits with.
+fn abi_status() -> i32 {
+    let many: f64 = ABI_VALUES
+        .iter()
+        .enumerate()
+        .map(|(k, x)| (k + 1) as f64 * f64::from(*x))
+        .sum();
+    let ints: i32 = ABI_INTS
+        .iter()
+        .enumerate()
+        .map(|(k, x)| (k as i32 + 1) * x)
+        .sum();
+    ((many as i32).wrapping_add(ints) & 127) as i32
+}
+
+#[test]
+fn calls_between_the_tiers_pass_arguments_alike() {
+    let dir = scratch("profile-abi");
+    let program = write(&dir, "abi.wat", abi_program());
+    let program = program.to_str().unwrap();
+    let want = abi_status();
+    assert_eq!(status(&["run", program]), want, "optimised");
+    assert_eq!(
+        status(&["run", "--opt-level", "none", program]),
+        want,
+        "fast tier"
+    );
+
+    // The module's hash, from a recorded profile, for hand-made ones.
+    let recorded = dir.join("recorded.profile");
+    assert_eq!(
+        status(&["run", "--profile-out", recorded.to_str().unwrap(), program]),
+        want
+    );
+    let text = std::fs::read_to_string(&recorded).unwrap();
+    let module = text
+        .lines()
+        .find(|l| l.starts_with("module "))
+        .expect("a module line")
+        .to_string();
+    // Optimised callees under fast callers, then the other way round.
+    for (name, hot) in [("callees", "1 1\n3 1\n"), ("callers", "2 1\n4 1\n5 1\n")] {
+        let profile = write(
+            &dir,
+            &format!("{name}.profile"),
+            format!("kiln-profile 1\n{module}\n{hot}outside 0\n"),
+        );
+        assert_eq!(
+            status(&["run", "--profile", profile.to_str().unwrap(), program]),
+            want,
+            "optimised {name}"
+        );
+    }
+}

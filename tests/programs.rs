@@ -106,8 +106,14 @@ fn expected(dir: &Path, stem: &str, kind: &str) -> Option<String> {
     .find_map(|name| std::fs::read_to_string(dir.join(name)).ok())
 }
 
-/// Runs one Sightglass program on `board`; `Err` says how it failed.
-fn run_sightglass(board: &str, folder: &str, file: &str) -> Result<Duration, String> {
+/// Runs one Sightglass program on `board` (with extra `kiln run`
+/// options); `Err` says how it failed.
+fn run_sightglass(
+    board: &str,
+    options: &[&str],
+    folder: &str,
+    file: &str,
+) -> Result<Duration, String> {
     let dir = corpus().join("sightglass").join(folder);
     let stem = file.trim_end_matches(".wasm");
     let work = scratch(&format!("sightglass-{board}-{stem}"));
@@ -117,7 +123,9 @@ fn run_sightglass(board: &str, folder: &str, file: &str) -> Result<Duration, Str
             .current_dir(&work)
             .arg("run")
             .arg(dir.join(file))
-            .args(["--board", board, "--timeout", QEMU_TIMEOUT_S, "--dir"])
+            .args(["--board", board, "--timeout", QEMU_TIMEOUT_S])
+            .args(options)
+            .arg("--dir")
             .arg(format!("{}::.", work.display())),
     );
     let _ = std::fs::remove_dir_all(&work);
@@ -141,6 +149,10 @@ fn run_sightglass(board: &str, folder: &str, file: &str) -> Result<Duration, Str
 /// Runs every Sightglass program meant for `board` and fails with all
 /// failures at once.
 fn sightglass(board: &str) {
+    sightglass_with(board, &[]);
+}
+
+fn sightglass_with(board: &str, options: &[&str]) {
     let mut failures = Vec::new();
     for &(folder, file, boards) in SIGHTGLASS {
         let not_here = match boards {
@@ -153,7 +165,7 @@ fn sightglass(board: &str) {
             eprintln!("sightglass {folder}/{file}: not run on {board} ({why})");
             continue;
         }
-        match run_sightglass(board, folder, file) {
+        match run_sightglass(board, options, folder, file) {
             Ok(took) => eprintln!(
                 "sightglass {folder}/{file} on {board}: ok in {:.1} s",
                 took.as_secs_f64()
@@ -171,6 +183,12 @@ fn sightglass(board: &str) {
 #[test]
 fn sightglass_on_host() {
     sightglass("host");
+}
+
+/// The fast tier: on x86_64 the baseline compiler's code.
+#[test]
+fn sightglass_on_host_through_the_fast_tier() {
+    sightglass_with("host", &["--opt-level", "none"]);
 }
 
 #[test]
@@ -529,7 +547,12 @@ done
 /// Runs the script with CPython on `board` in a fresh folder, preopened as
 /// `/work`; returns its output, the run's time and the folder.
 fn run_script(board: &str) -> (String, Duration, PathBuf) {
-    let work = scratch(&format!("python-{board}"));
+    run_script_with(board, "", &[])
+}
+
+/// `run_script` with extra `kiln run` options; `tag` names the folder.
+fn run_script_with(board: &str, tag: &str, options: &[&str]) -> (String, Duration, PathBuf) {
+    let work = scratch(&format!("python-{board}{tag}"));
     write(&work, "script.py", SCRIPT);
     write(&work, "input.txt", INPUT);
     write(&work, "text.txt", text());
@@ -537,7 +560,9 @@ fn run_script(board: &str) -> (String, Duration, PathBuf) {
         kiln()
             .arg("run")
             .arg(python())
-            .args(["--board", board, "--timeout", "900", "--dir"])
+            .args(["--board", board, "--timeout", "900"])
+            .args(options)
+            .arg("--dir")
             .arg(format!("{}::/work", work.display()))
             .args(["--", "/work/script.py", "/work"]),
     );
@@ -568,6 +593,21 @@ fn cpython_runs_a_script_on_host() {
     assert!(result.contains("\"total\": \"107.875\""), "{result}");
     assert!(work.join("out/nested").is_dir() && !work.join("out/nested/result.json").exists());
     assert_eq!(host_output(), EXPECTED);
+}
+
+/// Through the fast tier only (the baseline compiler on x86_64), and
+/// profile-guided: a profile of the script's run, then the script again
+/// with the functions it saw optimised and the rest through the fast tier.
+#[test]
+fn cpython_through_the_fast_tier_and_profile_guided_on_host() {
+    let (out, _, _) = run_script_with("host", "-fast", &["--opt-level", "none"]);
+    assert_eq!(out, EXPECTED, "CPython through the fast tier");
+    let profile = scratch("python-profile").join("script.profile");
+    let profile = profile.to_str().expect("a UTF-8 scratch path");
+    let (out, _, _) = run_script_with("host", "-record", &["--profile-out", profile]);
+    assert_eq!(out, EXPECTED, "CPython while profiling");
+    let (out, _, _) = run_script_with("host", "-guided", &["--profile", profile]);
+    assert_eq!(out, EXPECTED, "CPython built with its profile");
 }
 
 /// Each QEMU board gives the host's output; its writes stay in the board's

@@ -7,7 +7,7 @@
 //! with the optimising tier, the rest with the fast one (see the compiler's
 //! `profile` module and docs/performance.md).
 //!
-//! The format is text, one module section per module that was sampled:
+//! The format is text, one section per module of the firmware:
 //!
 //! ```text
 //! kiln-profile 1
@@ -135,9 +135,8 @@ impl Profile {
                     (n > 0).then_some((slot - first, n))
                 })
                 .collect();
-            if sampled.is_empty() {
-                continue;
-            }
+            // A module without samples still gets its line: a profile of a
+            // short run says that nothing ran long enough to matter.
             sampled.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
             // SAFETY: descriptor names are static data.
             let name = unsafe { module.name.as_bytes() };
