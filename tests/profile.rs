@@ -302,7 +302,7 @@ fn abi_status() -> i32 {
         .enumerate()
         .map(|(k, x)| (k as i32 + 1) * x)
         .sum();
-    ((many as i32).wrapping_add(ints) & 127) as i32
+    (many as i32).wrapping_add(ints) & 127
 }
 
 #[test]
