@@ -1,7 +1,8 @@
 //! The bare-metal boards under QEMU: a program runs with its output on the
 //! right streams and its exit status, every trap kind is caught by the
 //! board's exception vectors and reported, memory limits hold, stdin ends,
-//! and `kiln build` makes ELF and raw images.
+//! `memory.copy` and `memory.fill` agree with byte loops, and `kiln build`
+//! makes ELF and raw images.
 
 use kiln_tests::{QEMU_BOARDS, kiln, output, root, scratch, stderr, stdout, write};
 
@@ -231,6 +232,23 @@ fn stdin_reaches_the_program_and_ends() {
         );
         assert_eq!(out.status.code(), Some(0), "{board}: {}", stderr(&out));
         assert_eq!(stdout(&out), "line one\nline two\n\u{00e9}\n", "{board}");
+    }
+}
+
+/// `memory.copy` and `memory.fill` call the runtime's memmove and memset,
+/// assembly of its own per architecture (`runtime-nostd/src/memory/`): on
+/// every board they must agree with byte loops for every length and overlap
+/// of `tests/wat/memory_sweep.wat`. The counts prove that every case ran.
+#[test]
+fn memory_copy_and_fill_match_byte_loops_on_every_board() {
+    let module = root().join("tests/wat/memory_sweep.wat");
+    for board in std::iter::once(&"host").chain(QEMU_BOARDS) {
+        let (status, out, err) = run(board, &[module.to_str().unwrap()]);
+        assert_eq!(
+            (status, out.as_str()),
+            (0, "memtest: 264000 copies, 44800 fills\n"),
+            "{board}: {err}"
+        );
     }
 }
 

@@ -1,35 +1,84 @@
-//! `memory.fill`: a `memset` through vector registers on x86_64.
+//! `memory.fill`: a `memset` through vector registers on x86_64 and
+//! aarch64, through 8-byte registers on riscv64.
 //!
-//! compiler_builtins' `memset` fills with three `rep stos` (head bytes,
-//! quadwords, tail bytes); each has a start-up cost of tens of cycles and
-//! the middle one moves 8 bytes at a time. C programs call `memset` (which
-//! wasi-libc implements with `memory.fill`) for every buffer they clear:
-//! shootout-sieve, which clears 8 kB per round, ran 3-5 % faster with the
-//! vector fill.
+//! On x86_64, compiler_builtins' `memset` fills with three `rep stos`
+//! (head bytes, quadwords, tail bytes); each has a start-up cost of tens of
+//! cycles and the middle one moves 8 bytes at a time. C programs call
+//! `memset` (which wasi-libc implements with `memory.fill`) for every
+//! buffer they clear: shootout-sieve, which clears 8 kB per round, ran
+//! 3-5 % faster with the vector fill.
 //! The structure follows [`super::copy`]: sizes up to 4 vectors in a few
 //! overlapping stores, longer fills as one unaligned vector, an aligned
 //! loop of 4 vectors and 4 unaligned vectors that end at the last byte.
-//! AVX2 where [`super::copy`] finds it usable, else SSE2. Other
-//! architectures use `slice::fill`.
+//! AVX2 where [`super::copy`] finds it usable, else SSE2.
+//!
+//! On aarch64 and riscv64 compiler_builtins' `memset` is its generic Rust
+//! one (bytes to an aligned address, one 8-byte word per iteration, bytes
+//! at the end). They now fill like the copies of [`super::copy`]:
+//!
+//! - aarch64 (`fill/aarch64.rs`): NEON, `stp` of two 16-byte `q` registers;
+//!   up to 128 bytes in overlapping stores from both ends, longer fills as
+//!   one unaligned `q`, a loop of 64 bytes with stores aligned to 16 and 64
+//!   bytes that end at the last byte.
+//! - riscv64 (`fill/riscv64.rs`): 8-byte `sd`; up to 64 bytes in
+//!   overlapping stores, longer fills as one unaligned doubleword at each
+//!   end and aligned ones between (a loop of 64 bytes, then the 0-7
+//!   doublewords left through a computed jump), so that the loop never
+//!   makes a misaligned access.
+//!
+//! Guest instructions under QEMU (millions, before -> after; the fill is a
+//! small part of each): shootout-sieve (8 kB per round) 3,454 -> 3,410 on
+//! aarch64 and 8,690 -> 8,660 on riscv64.
+//!
+//! Other architectures use `core::ptr::write_bytes` (compiler_builtins).
 
 /// Sets `bytes[dst..dst + len]` to `value`; the range must lie inside
 /// `bytes` (the caller checked it).
 pub(crate) fn fill(bytes: &mut [u8], dst: usize, len: usize, value: u8) {
     assert!(dst <= bytes.len() && len <= bytes.len() - dst);
-    #[cfg(target_arch = "x86_64")]
-    {
-        // SAFETY: the range lies inside `bytes` (asserted above).
-        unsafe {
-            let start = bytes.as_mut_ptr().add(dst);
-            if super::copy::avx2() {
-                x86::kiln_memset_avx2(start, value, len)
-            } else {
-                x86::kiln_memset_sse2(start, value, len)
-            }
+    // SAFETY: the range lies inside `bytes` (asserted above).
+    unsafe { memset(bytes.as_mut_ptr().add(dst), value, len) };
+}
+
+/// x86_64: the AVX2 fill where [`super::copy`] finds AVX2 usable, else SSE2.
+///
+/// # Safety
+/// `dst..dst + len` must be writable.
+#[cfg(target_arch = "x86_64")]
+unsafe fn memset(dst: *mut u8, value: u8, len: usize) {
+    // SAFETY: the caller's range.
+    unsafe {
+        if super::copy::avx2() {
+            x86::kiln_memset_avx2(dst, value, len)
+        } else {
+            x86::kiln_memset_sse2(dst, value, len)
         }
     }
-    #[cfg(not(target_arch = "x86_64"))]
-    bytes[dst..dst + len].fill(value);
+}
+
+#[cfg(target_arch = "aarch64")]
+mod aarch64;
+#[cfg(target_arch = "aarch64")]
+use aarch64::kiln_memset_neon as memset;
+
+#[cfg(target_arch = "riscv64")]
+mod riscv64;
+#[cfg(target_arch = "riscv64")]
+use riscv64::kiln_memset_rv64 as memset;
+
+/// Any other architecture: `core::ptr::write_bytes`, that is
+/// compiler_builtins' `memset`.
+///
+/// # Safety
+/// `dst..dst + len` must be writable.
+#[cfg(not(any(
+    target_arch = "x86_64",
+    target_arch = "aarch64",
+    target_arch = "riscv64"
+)))]
+unsafe fn memset(dst: *mut u8, value: u8, len: usize) {
+    // SAFETY: the caller's range.
+    unsafe { core::ptr::write_bytes(dst, value, len) }
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -166,10 +215,11 @@ mod x86 {
     }
 }
 
-#[cfg(all(test, target_arch = "x86_64"))]
+/// The fills against `slice::fill`. CI (x86_64) runs the x86_64 ones; the
+/// aarch64 and riscv64 ones run only on such hosts. Every board runs its
+/// own through `memory.copy` and `memory.fill` in `tests/boards.rs`.
+#[cfg(test)]
 mod tests {
-    use super::x86;
-
     type Fill = unsafe extern "C" fn(*mut u8, u8, usize);
 
     /// Every length up to 700 at every start offset up to 64, against
@@ -191,17 +241,31 @@ mod tests {
         }
     }
 
+    #[cfg(target_arch = "x86_64")]
     #[test]
     fn sse2_fill_matches_slice_fill() {
-        check(x86::kiln_memset_sse2);
+        check(super::x86::kiln_memset_sse2);
     }
 
+    #[cfg(target_arch = "x86_64")]
     #[test]
     fn avx2_fill_matches_slice_fill() {
         if !super::super::copy::avx2() {
             eprintln!("this CPU has no usable AVX2: the AVX2 fill is not exercised here");
             return;
         }
-        check(x86::kiln_memset_avx2);
+        check(super::x86::kiln_memset_avx2);
+    }
+
+    #[cfg(target_arch = "aarch64")]
+    #[test]
+    fn neon_fill_matches_slice_fill() {
+        check(super::aarch64::kiln_memset_neon);
+    }
+
+    #[cfg(target_arch = "riscv64")]
+    #[test]
+    fn rv64_fill_matches_slice_fill() {
+        check(super::riscv64::kiln_memset_rv64);
     }
 }
