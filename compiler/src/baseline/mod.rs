@@ -7,40 +7,57 @@
 //! none`. It follows the same ABI as Cranelift's code (calling convention,
 //! vmctx layout, trap table), so the two tiers call each other freely.
 //!
-//! It covers x86_64 with guard regions, and most of Wasm 2.0 without SIMD;
-//! for anything else (another architecture, explicit bounds checks, a
-//! `v128`, multi-value signatures, float-to-int truncation ...) it declines
-//! and the function goes to Cranelift's fast settings instead.
+//! The compiler (`compiler/`) is written once; each architecture has an
+//! assembler and a macro-assembler (`masm.rs` is the interface). It covers
+//! Wasm 2.0 without SIMD; for a `v128` or a signature with several results
+//! it declines and the function goes to Cranelift's fast settings instead.
 
+mod compiler;
+mod masm;
 mod x64;
 
 use anyhow::Result;
+use cranelift_codegen::binemit::Reloc;
 use wasmparser::FunctionBody;
 
-use crate::target::{BoundsChecks, Target};
+use crate::target::Target;
 use crate::translate::ModuleEnv;
 
 /// A function's machine code from the baseline compiler.
 pub(crate) struct MachineCode {
     pub bytes: Vec<u8>,
-    /// Direct calls: (offset of the 32-bit PC-relative field, callee index).
+    /// Direct calls: (offset of the relocated field, callee index).
     pub calls: Vec<(u32, u32)>,
+    /// The relocation of those calls, and its addend.
+    pub call_reloc: Reloc,
+    pub call_addend: i64,
     /// Trap sites, sorted: (offset, trap kind).
     pub traps: Vec<(u32, u8)>,
 }
 
-/// Whether the baseline compiler can compile for `target` at all.
-pub(crate) fn supports(target: &Target) -> bool {
-    target.isa.triple().architecture == target_lexicon::Architecture::X86_64
-        && target.bounds_checks == BoundsChecks::Guard
+/// The architectures the baseline compiler generates code for.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Backend {
+    X64,
+}
+
+/// The baseline compiler's backend for `target`, if it has one.
+pub(crate) fn backend(target: &Target) -> Option<Backend> {
+    match target.isa.triple().architecture {
+        target_lexicon::Architecture::X86_64 => Some(Backend::X64),
+        _ => None,
+    }
 }
 
 /// Compiles defined function `index`; `Ok(Err(reason))` when the function
 /// uses something the baseline compiler leaves to Cranelift.
 pub(crate) fn compile(
+    backend: Backend,
     env: &ModuleEnv<'_>,
     index: u32,
     body: &FunctionBody<'_>,
 ) -> Result<Result<MachineCode, &'static str>> {
-    x64::compile(env, index, body)
+    match backend {
+        Backend::X64 => compiler::compile::<x64::X64>(env, index, body),
+    }
 }

@@ -118,7 +118,7 @@ pub fn emit_object(
     let total = defined.len();
     let passes = std::sync::Mutex::new(PassStats::default());
     // The fast tier's own code generator, where it covers the target.
-    let baseline = crate::baseline::supports(target);
+    let baseline = crate::baseline::backend(target);
     let declined = Declined::default();
     // `KILN_CLIF=N` prints function N's IR as translated (for compiler work).
     let dump_clif: Option<u32> = std::env::var("KILN_CLIF").ok().and_then(|v| v.parse().ok());
@@ -128,9 +128,9 @@ pub fn emit_object(
             || (FunctionBuilderContext::new(), Context::new()),
             |(fbc, ctx), &index| {
                 let started = std::time::Instant::now();
-                if baseline && tier(index) == Tier::Fast {
+                if let (Some(backend), Tier::Fast) = (baseline, tier(index)) {
                     let body = &module.bodies[(index - module.num_imported_funcs) as usize];
-                    let code = guarded(|| crate::baseline::compile(&env, index, body))
+                    let code = guarded(|| crate::baseline::compile(backend, &env, index, body))
                         .with_context(|| function_label(module, index))?;
                     match code {
                         Ok(code) => {
@@ -361,9 +361,9 @@ fn from_baseline(
         .iter()
         .map(|&(offset, callee)| ModuleReloc {
             offset,
-            kind: cranelift_codegen::binemit::Reloc::X86CallPCRel4,
+            kind: code.call_reloc,
             name: cranelift_module::ModuleRelocTarget::user(translate::NAMESPACE_FUNC, callee),
-            addend: -4,
+            addend: code.call_addend,
         })
         .collect();
     Compiled {

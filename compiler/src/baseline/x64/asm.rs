@@ -4,6 +4,8 @@
 //! branches and jump tables. Every form has a golden-bytes test below,
 //! checked against GNU objdump.
 
+pub(crate) use crate::baseline::masm::Label;
+
 /// A general-purpose register (hardware number 0-15).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct Gpr(pub u8);
@@ -129,10 +131,6 @@ pub enum Bits {
     Or = 0x56,
     Xor = 0x57,
 }
-
-/// A branch target inside the function being assembled.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub struct Label(u32);
 
 #[derive(Default)]
 struct LabelState {

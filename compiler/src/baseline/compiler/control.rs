@@ -8,8 +8,8 @@
 use kiln_runtime::abi::TrapKind;
 use wasmparser::{BlockType, Operator};
 
-use super::asm::{Cond, Gpr, Label, Mem, Width, Xmm};
-use super::{Compiler, Loc, SCRATCH, Step, Stop, Ty, decline};
+use super::{Compiler, Step, decline, invalid, value_type};
+use crate::baseline::masm::{Label, Loc, MacroAssembler, Ty};
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(super) enum FrameKind {
@@ -52,19 +52,19 @@ impl Frame {
     }
 }
 
-impl Compiler<'_, '_> {
+impl<M: MacroAssembler> Compiler<'_, '_, M> {
     fn block_results(&self, ty: BlockType) -> Step<Vec<Ty>> {
         match ty {
             BlockType::Empty => Ok(vec![]),
-            BlockType::Type(t) => Ok(vec![Ty::of(t)?]),
+            BlockType::Type(t) => Ok(vec![value_type(t)?]),
             BlockType::FuncType(index) => {
                 let Some(f) = self.env.module.types.get(index as usize) else {
-                    return Err(Stop::Invalid(anyhow::anyhow!("type {index} out of range")));
+                    return invalid(format!("type {index} out of range"));
                 };
                 if !f.params().is_empty() {
                     return decline("block parameters");
                 }
-                f.results().iter().map(|t| Ty::of(*t)).collect()
+                f.results().iter().map(|t| value_type(*t)).collect()
             }
         }
     }
@@ -72,9 +72,7 @@ impl Compiler<'_, '_> {
     fn frame(&self, depth: u32) -> Step<usize> {
         match (self.control.len()).checked_sub(depth as usize + 1) {
             Some(i) => Ok(i),
-            None => Err(Stop::Invalid(anyhow::anyhow!(
-                "branch depth {depth} out of range"
-            ))),
+            None => invalid(format!("branch depth {depth} out of range")),
         }
     }
 
@@ -82,21 +80,21 @@ impl Compiler<'_, '_> {
         match *op {
             Operator::Nop => {}
             Operator::Unreachable => {
-                self.trap_here(TrapKind::Unreachable);
-                self.a.ud2();
+                let at = self.m.trap();
+                self.traps.push((at, TrapKind::Unreachable as u8));
                 self.reachable = false;
             }
             Operator::Block { blockty } => {
                 let results = self.block_results(blockty)?;
                 self.spill_all();
-                let label = self.a.new_label();
+                let label = self.m.new_label();
                 self.enter(FrameKind::Block, label, results);
             }
             Operator::Loop { blockty } => {
                 let results = self.block_results(blockty)?;
                 self.spill_all();
-                let label = self.a.new_label();
-                self.a.bind(label);
+                let label = self.m.new_label();
+                self.m.bind(label);
                 self.enter(FrameKind::Loop, label, results);
             }
             Operator::If { blockty } => {
@@ -104,11 +102,10 @@ impl Compiler<'_, '_> {
                 let cond = self.pop()?;
                 self.spill_all();
                 let r = self.gpr_of(cond)?;
-                self.a.test_rr(Width::W32, r, r);
+                let else_label = self.m.new_label();
+                self.m.branch(r, false, else_label);
                 self.free_gpr(r);
-                let else_label = self.a.new_label();
-                self.a.jcc(Cond::E, else_label);
-                let label = self.a.new_label();
+                let label = self.m.new_label();
                 self.enter(FrameKind::If { else_label }, label, results);
             }
             Operator::Else => self.enter_else()?,
@@ -118,7 +115,7 @@ impl Compiler<'_, '_> {
                 self.spill_all();
                 self.branch_moves(target);
                 let label = self.control[target].label;
-                self.a.jmp(label);
+                self.m.jump(label);
                 self.control[target].branched = true;
                 self.reachable = false;
             }
@@ -127,17 +124,17 @@ impl Compiler<'_, '_> {
                 let cond = self.pop()?;
                 self.spill_all();
                 let r = self.gpr_of(cond)?;
-                self.a.test_rr(Width::W32, r, r);
-                self.free_gpr(r);
                 let label = self.control[target].label;
                 if self.needs_moves(target) {
-                    let skip = self.a.new_label();
-                    self.a.jcc(Cond::E, skip);
+                    let skip = self.m.new_label();
+                    self.m.branch(r, false, skip);
+                    self.free_gpr(r);
                     self.branch_moves(target);
-                    self.a.jmp(label);
-                    self.a.bind(skip);
+                    self.m.jump(label);
+                    self.m.bind(skip);
                 } else {
-                    self.a.jcc(Cond::Ne, label);
+                    self.m.branch(r, true, label);
+                    self.free_gpr(r);
                 }
                 self.control[target].branched = true;
             }
@@ -153,7 +150,7 @@ impl Compiler<'_, '_> {
                 // Returning: nothing else on the stack matters.
                 self.branch_moves(0);
                 let label = self.control[0].label;
-                self.a.jmp(label);
+                self.m.jump(label);
                 self.control[0].branched = true;
                 self.reachable = false;
             }
@@ -188,8 +185,8 @@ impl Compiler<'_, '_> {
 
     /// Copies the values a branch to frame `target` carries to where the
     /// target expects them: the result registers for the function, the
-    /// slots above the frame's entry height otherwise. The operand stack is
-    /// all in slots (or constants) here.
+    /// slots above the frame's entry height otherwise (the operand stack is
+    /// all in slots or constants then).
     fn branch_moves(&mut self, target: usize) {
         let frame = &self.control[target];
         let arity = frame.arity();
@@ -199,8 +196,8 @@ impl Compiler<'_, '_> {
                 && arity == 1
             {
                 match v.ty.is_float() {
-                    true => self.load_into_xmm(Xmm(0), v),
-                    false => self.load_into(Gpr::RAX, v),
+                    true => self.m.load_float(v.ty, M::FLOAT_RESULT, v.loc),
+                    false => self.m.load(v.ty, M::RESULT, v.loc),
                 }
             }
             return;
@@ -211,8 +208,8 @@ impl Compiler<'_, '_> {
         }
         for k in 0..arity {
             let v = self.stack[from + k];
-            let m = self.slot_mem(to + k);
-            self.store_val(v, m);
+            let slot = self.slot(to + k);
+            self.m.store_slot(v.ty, slot, v.loc);
         }
     }
 
@@ -220,7 +217,6 @@ impl Compiler<'_, '_> {
         let index = self.pop()?;
         self.spill_all();
         let r = self.gpr_of(index)?;
-        self.free_gpr(r);
         // Targets that need moves go through a stub that makes them.
         let mut stubs: Vec<(usize, Label)> = Vec::new();
         let mut dest = Vec::with_capacity(targets.len());
@@ -229,7 +225,7 @@ impl Compiler<'_, '_> {
                 match stubs.iter().find(|(f, _)| *f == t) {
                     Some((_, l)) => *l,
                     None => {
-                        let l = self.a.new_label();
+                        let l = self.m.new_label();
                         stubs.push((t, l));
                         l
                     }
@@ -240,31 +236,19 @@ impl Compiler<'_, '_> {
             dest.push(label);
             self.control[t].branched = true;
         }
-        let (default, cases) = dest
-            .split_last()
-            .ok_or_else(|| Stop::Invalid(anyhow::anyhow!("br_table without a default")))?;
-        let Ok(n) = i32::try_from(cases.len()) else {
-            return decline("huge br_table");
+        let Some((default, cases)) = dest.split_last() else {
+            return invalid("br_table without a default");
         };
-        // Out of range (unsigned): the default.
-        self.a.alu_ri(super::Alu::Cmp, Width::W32, r, n);
-        self.a.jcc(Cond::Ae, *default);
-        let table = self.a.new_label();
-        self.a.lea_label(SCRATCH, table);
-        self.a
-            .load_sx(Width::W64, r, Mem::indexed(SCRATCH, r, 2, 0), 4);
-        self.a.alu_rr(super::Alu::Add, Width::W64, r, SCRATCH);
-        self.a.jmp_reg(r);
-        self.a.bind(table);
-        let base = self.a.offset();
-        for label in cases {
-            self.a.table_entry(*label, base);
+        if u32::try_from(cases.len()).is_err() {
+            return decline("huge br_table");
         }
+        self.m.jump_table(r, cases, *default);
+        self.free_gpr(r);
         for (t, stub) in stubs {
-            self.a.bind(stub);
+            self.m.bind(stub);
             self.branch_moves(t);
             let label = self.control[t].label;
-            self.a.jmp(label);
+            self.m.jump(label);
         }
         self.reachable = false;
         Ok(())
@@ -272,20 +256,20 @@ impl Compiler<'_, '_> {
 
     pub(super) fn enter_else(&mut self) -> Step {
         let Some(frame) = self.control.last() else {
-            return Err(Stop::Invalid(anyhow::anyhow!("else outside a block")));
+            return invalid("else outside a block");
         };
         let FrameKind::If { else_label } = frame.kind else {
-            return Err(Stop::Invalid(anyhow::anyhow!("else without if")));
+            return invalid("else without if");
         };
         let (label, height) = (frame.label, frame.height);
         if self.reachable {
             self.spill_all();
-            self.a.jmp(label);
+            self.m.jump(label);
             if let Some(f) = self.control.last_mut() {
                 f.branched = true;
             }
         }
-        self.a.bind(else_label);
+        self.m.bind(else_label);
         if let Some(f) = self.control.last_mut() {
             f.kind = FrameKind::Else;
         }
@@ -311,18 +295,18 @@ impl Compiler<'_, '_> {
                 self.branch_moves(0);
             }
             let Some(frame) = self.control.pop() else {
-                return Err(Stop::Invalid(anyhow::anyhow!("end outside a block")));
+                return invalid("end outside a block");
             };
             if fallthrough || frame.branched {
-                self.a.bind(frame.label);
-                self.epilogue();
+                self.m.bind(frame.label);
+                self.m.epilogue();
             }
             self.drop_above(0);
             self.reachable = false;
             return Ok(());
         }
         let Some(frame) = self.control.pop() else {
-            return Err(Stop::Invalid(anyhow::anyhow!("end outside a block")));
+            return invalid("end outside a block");
         };
         if fallthrough {
             self.spill_all();
@@ -330,18 +314,19 @@ impl Compiler<'_, '_> {
         let reachable = match frame.kind {
             FrameKind::If { else_label } => {
                 // No else: the condition's false edge comes here.
-                self.a.bind(else_label);
+                self.m.bind(else_label);
                 true
             }
             FrameKind::Loop => fallthrough,
             _ => fallthrough || frame.branched,
         };
         if frame.kind != FrameKind::Loop {
-            self.a.bind(frame.label);
+            self.m.bind(frame.label);
         }
         self.drop_above(frame.height);
         for (k, ty) in frame.results.iter().enumerate() {
-            self.push(*ty, Loc::Slot((frame.height + k) as u32));
+            let slot = self.slot(frame.height + k);
+            self.push(*ty, Loc::Slot(slot));
         }
         self.reachable = reachable;
         Ok(())
@@ -353,25 +338,19 @@ impl Compiler<'_, '_> {
         let a = self.pop()?;
         let rc = self.gpr_of(cond)?;
         if a.ty.is_float() {
-            let xa = self.xmm_of(a)?;
-            let xb = self.xmm_of(b)?;
-            self.a.test_rr(Width::W32, rc, rc);
-            let keep = self.a.new_label();
-            self.a.jcc(Cond::Ne, keep);
-            self.a.movaps(xa, xb);
-            self.a.bind(keep);
-            self.free_xmm(xb);
-            self.free_gpr(rc);
-            self.push(a.ty, Loc::Xmm(xa));
+            let fa = self.fpr_of(a)?;
+            let fb = self.fpr_of(b)?;
+            self.m.select_float(a.ty, rc, fa, fb);
+            self.free_fpr(fb);
+            self.push(a.ty, Loc::FReg(fa));
         } else {
             let ra = self.gpr_of(a)?;
             let rb = self.gpr_of(b)?;
-            self.a.test_rr(Width::W32, rc, rc);
-            self.a.cmov(Cond::E, Width::W64, ra, rb);
+            self.m.select(a.ty, rc, ra, rb);
             self.free_gpr(rb);
-            self.free_gpr(rc);
-            self.push(a.ty, Loc::Gpr(ra));
+            self.push(a.ty, Loc::Reg(ra));
         }
+        self.free_gpr(rc);
         Ok(())
     }
 }

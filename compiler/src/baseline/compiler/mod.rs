@@ -1,0 +1,438 @@
+//! The baseline compiler, written once for every architecture: one pass
+//! over a function's operators, with the operand stack, its register cache
+//! and its frame slots, control flow, calls and traps decided here, and the
+//! instructions left to a [`MacroAssembler`].
+//!
+//! Locals always live in their frame slots. An operand-stack value lives in
+//! a register, as a constant, or in the slot of its depth; at every block
+//! boundary all of them are stored to their slots, so that every path into
+//! a label agrees on where each value is. Only caller-saved registers hold
+//! operands, so a call spills them first.
+
+mod calls;
+mod control;
+mod memory;
+mod numeric;
+
+use anyhow::Result;
+use kiln_runtime::abi::TrapKind;
+use wasmparser::{FunctionBody, Operator, ValType};
+
+use super::MachineCode;
+use super::masm::{FReg, Label, Loc, MacroAssembler, Reg, Ty};
+use crate::translate::ModuleEnv;
+use control::Frame;
+
+/// Why a function is left to Cranelift, or a malformed body.
+pub(super) enum Stop {
+    Declined(&'static str),
+    Invalid(anyhow::Error),
+}
+
+impl From<wasmparser::BinaryReaderError> for Stop {
+    fn from(e: wasmparser::BinaryReaderError) -> Stop {
+        Stop::Invalid(e.into())
+    }
+}
+
+type Step<T = ()> = Result<T, Stop>;
+
+fn decline<T>(why: &'static str) -> Step<T> {
+    Err(Stop::Declined(why))
+}
+
+fn invalid<T>(why: impl std::fmt::Display) -> Step<T> {
+    Err(Stop::Invalid(anyhow::anyhow!("{why}")))
+}
+
+fn value_type(t: ValType) -> Step<Ty> {
+    Ok(match t {
+        ValType::I32 => Ty::I32,
+        ValType::I64 | ValType::Ref(_) => Ty::I64,
+        ValType::F32 => Ty::F32,
+        ValType::F64 => Ty::F64,
+        ValType::V128 => return decline("v128"),
+    })
+}
+
+/// Signatures the baseline compiler can call and be called with: at most
+/// one result (Cranelift returns more through memory of its own layout).
+fn check_results(results: &[Ty]) -> Step {
+    if results.len() > 1 {
+        return decline("multiple results");
+    }
+    Ok(())
+}
+
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Val {
+    ty: Ty,
+    loc: Loc,
+}
+
+pub(super) struct Compiler<'a, 'm, M: MacroAssembler> {
+    env: &'a ModuleEnv<'m>,
+    m: M,
+    stack: Vec<Val>,
+    control: Vec<Frame>,
+    locals: Vec<Ty>,
+    /// Bit `n` set: register `n` of [`MacroAssembler::GPRS`] is free.
+    free_gprs: u32,
+    free_fprs: u32,
+    max_depth: usize,
+    /// Most stack arguments any call passes.
+    max_outgoing: usize,
+    traps: Vec<(u32, u8)>,
+    trap_stubs: Vec<(TrapKind, Label)>,
+    calls: Vec<(u32, u32)>,
+    reachable: bool,
+    unreachable_depth: u32,
+}
+
+/// Compiles defined function `index` for the architecture of `M`.
+pub(super) fn compile<M: MacroAssembler>(
+    env: &ModuleEnv<'_>,
+    index: u32,
+    body: &FunctionBody<'_>,
+) -> Result<Result<MachineCode, &'static str>> {
+    let range = body.range();
+    let mut c = Compiler {
+        env,
+        m: M::new((range.end - range.start) as usize * 4 + 64),
+        stack: Vec::new(),
+        control: Vec::new(),
+        locals: Vec::new(),
+        free_gprs: M::GPRS.iter().fold(0, |m, r| m | 1 << r.0),
+        free_fprs: M::FPRS.iter().fold(0, |m, r| m | 1 << r.0),
+        max_depth: 0,
+        max_outgoing: 0,
+        traps: Vec::new(),
+        trap_stubs: Vec::new(),
+        calls: Vec::new(),
+        reachable: true,
+        unreachable_depth: 0,
+    };
+    match c.function(index, body) {
+        Ok(()) => {}
+        Err(Stop::Declined(why)) => return Ok(Err(why)),
+        Err(Stop::Invalid(e)) => return Err(e),
+    }
+    c.traps.sort_unstable();
+    let (field, reloc, addend) = M::call_reloc();
+    Ok(Ok(MachineCode {
+        bytes: c.m.finish(),
+        calls: c.calls.iter().map(|&(at, f)| (at + field, f)).collect(),
+        call_reloc: reloc,
+        call_addend: addend,
+        traps: c.traps,
+    }))
+}
+
+impl<M: MacroAssembler> Compiler<'_, '_, M> {
+    fn function(&mut self, index: u32, body: &FunctionBody<'_>) -> Step {
+        let ty = self.env.module.func_type(index);
+        let params: Vec<Ty> = ty
+            .params()
+            .iter()
+            .map(|t| value_type(*t))
+            .collect::<Step<_>>()?;
+        let results: Vec<Ty> = ty
+            .results()
+            .iter()
+            .map(|t| value_type(*t))
+            .collect::<Step<_>>()?;
+        check_results(&results)?;
+        self.locals = params.clone();
+        let mut reader = body.get_locals_reader()?;
+        for _ in 0..reader.get_count() {
+            let (count, t) = reader.read()?;
+            let t = value_type(t)?;
+            if self.locals.len() + count as usize > 1 << 20 {
+                return decline("too many locals");
+            }
+            self.locals.extend(std::iter::repeat_n(t, count as usize));
+        }
+
+        let overflow = self.trap_label(TrapKind::StackOverflow);
+        // A memory in a guard region never moves: its base stays in a register.
+        let memory_base = !self.env.module.memories.is_empty()
+            && self.env.bounds_checks == crate::target::BoundsChecks::Guard;
+        let patch = self.m.prologue(&params, memory_base, overflow);
+        self.m.zero_slots(params.len(), self.locals.len());
+        let epilogue = self.m.new_label();
+        self.control.push(Frame::function(epilogue, results));
+        let mut ops = body.get_operators_reader()?;
+        while !ops.eof() {
+            let op = ops.read()?;
+            if self.reachable {
+                self.operator(&op)?;
+            } else {
+                self.unreachable_operator(&op)?;
+            }
+        }
+        if !self.control.is_empty() {
+            return invalid("function body ends inside a block");
+        }
+        // The function's `end` placed the epilogue; the trap stubs follow.
+        for (kind, label) in std::mem::take(&mut self.trap_stubs) {
+            self.m.bind(label);
+            let at = self.m.trap();
+            self.traps.push((at, kind as u8));
+        }
+        self.m
+            .finish_frame(patch, self.locals.len() + self.max_depth, self.max_outgoing);
+        Ok(())
+    }
+
+    // -- traps ---------------------------------------------------------------
+
+    /// The out-of-line trap for `kind`, placed after the function.
+    fn trap_label(&mut self, kind: TrapKind) -> Label {
+        if let Some((_, l)) = self.trap_stubs.iter().find(|(k, _)| *k == kind) {
+            return *l;
+        }
+        let l = self.m.new_label();
+        self.trap_stubs.push((kind, l));
+        l
+    }
+
+    // -- the operand stack -----------------------------------------------------
+
+    fn push(&mut self, ty: Ty, loc: Loc) {
+        self.stack.push(Val { ty, loc });
+        self.max_depth = self.max_depth.max(self.stack.len());
+    }
+
+    fn pop(&mut self) -> Step<Val> {
+        match self.stack.pop() {
+            Some(v) => Ok(v),
+            None => invalid("operand stack underflow"),
+        }
+    }
+
+    fn peek(&self) -> Step<Val> {
+        match self.stack.last() {
+            Some(v) => Ok(*v),
+            None => invalid("operand stack underflow"),
+        }
+    }
+
+    /// The frame slot of operand-stack depth `depth`.
+    fn slot(&self, depth: usize) -> u32 {
+        (self.locals.len() + depth) as u32
+    }
+
+    /// Marks a popped value's register free.
+    fn free(&mut self, v: Val) {
+        match v.loc {
+            Loc::Reg(r) => self.free_gpr(r),
+            Loc::FReg(f) => self.free_fpr(f),
+            _ => {}
+        }
+    }
+
+    fn free_gpr(&mut self, r: Reg) {
+        self.free_gprs |= 1 << r.0;
+    }
+
+    fn free_fpr(&mut self, f: FReg) {
+        self.free_fprs |= 1 << f.0;
+    }
+
+    /// A free integer register, spilling the deepest value held in one if
+    /// none is free.
+    fn alloc_gpr(&mut self) -> Step<Reg> {
+        if self.free_gprs == 0 {
+            let Some(d) = self.stack.iter().position(|v| matches!(v.loc, Loc::Reg(_))) else {
+                return decline("integer register pressure");
+            };
+            self.spill(d);
+        }
+        let r = Reg(self.free_gprs.trailing_zeros() as u8);
+        self.free_gprs &= !(1 << r.0);
+        Ok(r)
+    }
+
+    fn alloc_fpr(&mut self) -> Step<FReg> {
+        if self.free_fprs == 0 {
+            let Some(d) = self
+                .stack
+                .iter()
+                .position(|v| matches!(v.loc, Loc::FReg(_)))
+            else {
+                return decline("float register pressure");
+            };
+            self.spill(d);
+        }
+        let f = FReg(self.free_fprs.trailing_zeros() as u8);
+        self.free_fprs &= !(1 << f.0);
+        Ok(f)
+    }
+
+    /// Makes `r` free, spilling the stack value held in it, and takes it.
+    fn take_gpr(&mut self, r: Reg) -> Step {
+        if let Some(d) = self.stack.iter().position(|v| v.loc == Loc::Reg(r)) {
+            self.spill(d);
+        }
+        if self.free_gprs & 1 << r.0 == 0 {
+            return decline("fixed register in use");
+        }
+        self.free_gprs &= !(1 << r.0);
+        Ok(())
+    }
+
+    /// Stores the value at depth `d` to its slot.
+    fn spill(&mut self, d: usize) {
+        let v = self.stack[d];
+        let k = self.slot(d);
+        if v.loc == Loc::Slot(k) {
+            return;
+        }
+        self.m.store_slot(v.ty, k, v.loc);
+        self.free(v);
+        self.stack[d].loc = Loc::Slot(k);
+    }
+
+    /// Frees every register the operand stack holds (before a call).
+    fn spill_registers(&mut self) {
+        for d in 0..self.stack.len() {
+            if matches!(self.stack[d].loc, Loc::Reg(_) | Loc::FReg(_)) {
+                self.spill(d);
+            }
+        }
+    }
+
+    /// Puts every operand-stack value in its slot (at block boundaries).
+    fn spill_all(&mut self) {
+        for d in 0..self.stack.len() {
+            self.spill(d);
+        }
+    }
+
+    /// A register holding integer value `v`, owned by the caller.
+    fn gpr_of(&mut self, v: Val) -> Step<Reg> {
+        Ok(match v.loc {
+            Loc::Reg(r) => r,
+            Loc::FReg(_) => return invalid("integer value in a float register"),
+            loc => {
+                let r = self.alloc_gpr()?;
+                self.m.load(v.ty, r, loc);
+                r
+            }
+        })
+    }
+
+    /// A register holding float value `v`, owned by the caller.
+    fn fpr_of(&mut self, v: Val) -> Step<FReg> {
+        Ok(match v.loc {
+            Loc::FReg(f) => f,
+            Loc::Reg(_) => return invalid("float value in an integer register"),
+            loc => {
+                let f = self.alloc_fpr()?;
+                self.m.load_float(v.ty, f, loc);
+                f
+            }
+        })
+    }
+
+    /// A fresh register for a result of type `ty`.
+    fn alloc_for(&mut self, ty: Ty) -> Step<Loc> {
+        Ok(match ty.is_float() {
+            true => Loc::FReg(self.alloc_fpr()?),
+            false => Loc::Reg(self.alloc_gpr()?),
+        })
+    }
+
+    // -- operators -----------------------------------------------------------
+
+    fn operator(&mut self, op: &Operator<'_>) -> Step {
+        if self.control_operator(op)?
+            || self.numeric_operator(op)?
+            || self.memory_operator(op)?
+            || self.call_operator(op)?
+            || self.variable_operator(op)?
+        {
+            return Ok(());
+        }
+        decline("operator")
+    }
+
+    /// Locals and globals.
+    fn variable_operator(&mut self, op: &Operator<'_>) -> Step<bool> {
+        match *op {
+            Operator::LocalGet { local_index } => {
+                let ty = self.local_type(local_index)?;
+                let loc = self.alloc_for(ty)?;
+                self.load_loc(ty, loc, Loc::Slot(local_index));
+                self.push(ty, loc);
+            }
+            Operator::LocalSet { local_index } => {
+                let ty = self.local_type(local_index)?;
+                let v = self.pop()?;
+                self.m.store_slot(ty, local_index, v.loc);
+                self.free(v);
+            }
+            Operator::LocalTee { local_index } => {
+                let ty = self.local_type(local_index)?;
+                let v = self.peek()?;
+                self.m.store_slot(ty, local_index, v.loc);
+            }
+            Operator::GlobalGet { global_index } => self.global_get(global_index)?,
+            Operator::GlobalSet { global_index } => {
+                let v = self.pop()?;
+                self.m.global_set(v.ty, global_index, v.loc);
+                self.free(v);
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// Loads `from` into the register location `dst`.
+    fn load_loc(&mut self, ty: Ty, dst: Loc, from: Loc) {
+        match dst {
+            Loc::FReg(f) => self.m.load_float(ty, f, from),
+            Loc::Reg(r) => self.m.load(ty, r, from),
+            _ => {}
+        }
+    }
+
+    fn local_type(&self, index: u32) -> Step<Ty> {
+        match self.locals.get(index as usize) {
+            Some(t) => Ok(*t),
+            None => invalid(format!("local {index} out of range")),
+        }
+    }
+
+    fn global_get(&mut self, index: u32) -> Step {
+        let Some(global) = self.env.module.globals.get(index as usize) else {
+            return invalid(format!("global {index} out of range"));
+        };
+        let ty = value_type(global.ty)?;
+        // An immutable global with a constant initialiser is that constant.
+        if let (false, Some(crate::module::ConstInit::Value(bits))) = (global.mutable, global.init)
+        {
+            let bits = if ty.is_64() { bits } else { bits & 0xFFFF_FFFF };
+            self.push(ty, Loc::Imm(bits));
+            return Ok(());
+        }
+        let dst = self.alloc_for(ty)?;
+        self.m.global_get(ty, dst, index);
+        self.push(ty, dst);
+        Ok(())
+    }
+
+    /// Skips an operator of unreachable code, keeping track of nesting.
+    fn unreachable_operator(&mut self, op: &Operator<'_>) -> Step {
+        match op {
+            Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } => {
+                self.unreachable_depth += 1;
+            }
+            Operator::Else if self.unreachable_depth == 0 => self.enter_else()?,
+            Operator::End if self.unreachable_depth > 0 => self.unreachable_depth -= 1,
+            Operator::End => self.end()?,
+            _ => {}
+        }
+        Ok(())
+    }
+}
