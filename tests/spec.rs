@@ -262,4 +262,9 @@ fn whole_suite_through_the_fast_tier_on_every_board() {
             "every assertion through the fast tier on {board}"
         );
     }
+    // The baseline compiler's explicit bounds checks (the host maps guard
+    // regions, but code compiled with checks runs there too).
+    let options = ["--opt-level", "none", "--bounds-checks", "explicit"];
+    let (passed, _) = run_wast_with("host", &options, &all_files());
+    assert_eq!(passed, 52_230, "every assertion with explicit checks");
 }
