@@ -245,7 +245,10 @@ pub(crate) trait MacroAssembler {
     const FLOAT_RESULT: FReg;
 
     fn new(capacity: usize) -> Self;
-    fn finish(self) -> Vec<u8>;
+    /// The code; `Err` names why the function cannot be assembled (a
+    /// branch beyond the architecture's reach, say), and the compiler
+    /// leaves it to Cranelift.
+    fn finish(self) -> Result<Vec<u8>, &'static str>;
     fn new_label(&mut self) -> Label;
     fn bind(&mut self, label: Label);
 

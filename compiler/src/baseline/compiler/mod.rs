@@ -119,8 +119,12 @@ pub(super) fn compile<M: MacroAssembler>(
     }
     c.traps.sort_unstable();
     let (field, reloc, addend) = M::call_reloc();
+    let bytes = match c.m.finish() {
+        Ok(bytes) => bytes,
+        Err(why) => return Ok(Err(why)),
+    };
     Ok(Ok(MachineCode {
-        bytes: c.m.finish(),
+        bytes,
         calls: c.calls.iter().map(|&(at, f)| (at + field, f)).collect(),
         call_reloc: reloc,
         call_addend: addend,

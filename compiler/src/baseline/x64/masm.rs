@@ -264,8 +264,8 @@ impl MacroAssembler for X64 {
         }
     }
 
-    fn finish(self) -> Vec<u8> {
-        self.a.finish()
+    fn finish(self) -> Result<Vec<u8>, &'static str> {
+        Ok(self.a.finish())
     }
 
     fn new_label(&mut self) -> Label {
