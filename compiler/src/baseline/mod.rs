@@ -14,6 +14,7 @@
 
 mod compiler;
 mod masm;
+mod riscv64;
 mod x64;
 
 use anyhow::Result;
