@@ -40,12 +40,14 @@ pub(crate) struct MachineCode {
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum Backend {
     X64,
+    Riscv64,
 }
 
 /// The baseline compiler's backend for `target`, if it has one.
 pub(crate) fn backend(target: &Target) -> Option<Backend> {
     match target.isa.triple().architecture {
         target_lexicon::Architecture::X86_64 => Some(Backend::X64),
+        target_lexicon::Architecture::Riscv64(_) => Some(Backend::Riscv64),
         _ => None,
     }
 }
@@ -60,5 +62,6 @@ pub(crate) fn compile(
 ) -> Result<Result<MachineCode, &'static str>> {
     match backend {
         Backend::X64 => compiler::compile::<x64::X64>(env, index, body),
+        Backend::Riscv64 => compiler::compile::<riscv64::Riscv64>(env, index, body),
     }
 }

@@ -249,9 +249,7 @@ pub enum Round {
     Dyn = 7,
 }
 
-/// A branch target inside the function being assembled.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub struct Label(u32);
+pub(crate) use crate::baseline::masm::Label;
 
 /// How a use of a label is filled in at `bind`.
 #[derive(Clone, Copy, Debug)]
