@@ -12,6 +12,7 @@
 //! `v128`, multi-value signatures, float-to-int truncation ...) it declines
 //! and the function goes to Cranelift's fast settings instead.
 
+mod aarch64;
 mod x64;
 
 use anyhow::Result;
