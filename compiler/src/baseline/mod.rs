@@ -12,6 +12,7 @@
 //! Wasm 2.0 without SIMD; for a `v128` or a signature with several results
 //! it declines and the function goes to Cranelift's fast settings instead.
 
+mod aarch64;
 mod compiler;
 mod masm;
 mod riscv64;
