@@ -41,6 +41,7 @@ pub(crate) struct MachineCode {
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum Backend {
     X64,
+    Aarch64,
     Riscv64,
 }
 
@@ -48,6 +49,7 @@ pub(crate) enum Backend {
 pub(crate) fn backend(target: &Target) -> Option<Backend> {
     match target.isa.triple().architecture {
         target_lexicon::Architecture::X86_64 => Some(Backend::X64),
+        target_lexicon::Architecture::Aarch64(_) => Some(Backend::Aarch64),
         target_lexicon::Architecture::Riscv64(_) => Some(Backend::Riscv64),
         _ => None,
     }
@@ -63,6 +65,7 @@ pub(crate) fn compile(
 ) -> Result<Result<MachineCode, &'static str>> {
     match backend {
         Backend::X64 => compiler::compile::<x64::X64>(env, index, body),
+        Backend::Aarch64 => compiler::compile::<aarch64::Aarch64>(env, index, body),
         Backend::Riscv64 => compiler::compile::<riscv64::Riscv64>(env, index, body),
     }
 }

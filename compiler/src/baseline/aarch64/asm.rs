@@ -14,8 +14,6 @@
 //! wrong code; `mem_offset_fits` and `Imm12::new` let it choose another
 //! sequence up front.
 
-#![allow(dead_code)]
-
 /// A general-purpose register (0-30, or 31 for `sp`/`zr`).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct Reg(pub u8);
@@ -277,9 +275,7 @@ impl Imm12 {
     }
 }
 
-/// A branch target inside the function being assembled.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub struct Label(u32);
+pub(crate) use crate::baseline::masm::Label;
 
 /// How a use of a label encodes the distance to it.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
