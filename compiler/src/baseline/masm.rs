@@ -220,6 +220,33 @@ pub(crate) struct Truncation {
     pub overflow: Label,
 }
 
+impl Truncation {
+    /// The range a trapping truncation accepts, as the float bits of its
+    /// bounds (exclusive, in `from`'s type): (low, whether `low` itself is
+    /// out of range, high). At or above 2^(N-1) (signed) or 2^N is out of
+    /// range; below, -2^(N-1) - 1 and anything at or under it for f64 to
+    /// i32, -2^(N-1) itself being valid where -2^(N-1) - 1 is not
+    /// representable (f32, and f64 to i64); -1 and under for unsigned.
+    pub fn bounds(&self) -> (u64, bool, u64) {
+        let bits = f64::from(self.to.bits());
+        let double = self.from.is_64();
+        let float = |v: f64| match double {
+            true => v.to_bits(),
+            false => u64::from((v as f32).to_bits()),
+        };
+        let (low, low_out) = match (self.signed, double && !self.to.is_64()) {
+            (true, true) => (-(2f64.powf(bits - 1.0)) - 1.0, true),
+            (true, false) => (-(2f64.powf(bits - 1.0)), false),
+            (false, _) => (-1.0, true),
+        };
+        let high = match self.signed {
+            true => 2f64.powf(bits - 1.0),
+            false => 2f64.powf(bits),
+        };
+        (float(low), low_out, float(high))
+    }
+}
+
 /// Where a call argument goes.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum ArgPlace {
@@ -243,6 +270,10 @@ pub(crate) trait MacroAssembler {
     /// Where results come back.
     const RESULT: Reg;
     const FLOAT_RESULT: FReg;
+    /// Integer argument registers after the vmctx, and float ones, in
+    /// Cranelift's calling convention for the target.
+    const INT_ARGS: &'static [Reg];
+    const FLOAT_ARGS: &'static [FReg];
 
     fn new(capacity: usize) -> Self;
     /// The code; `Err` names why the function cannot be assembled (a
@@ -256,8 +287,30 @@ pub(crate) trait MacroAssembler {
     /// relocated field from the offset `call` returned, kind, addend).
     fn call_reloc() -> (u32, cranelift_codegen::binemit::Reloc, i64);
 
-    /// Where each of `params` is passed (after the vmctx).
-    fn arg_places(params: &[Ty]) -> Vec<ArgPlace>;
+    /// Where each of `params` is passed (after the vmctx): integers and
+    /// floats in their argument registers in order, the rest in 8-byte
+    /// stack slots in parameter order (System V, AAPCS64 and LP64D as
+    /// Cranelift implements them all do this).
+    fn arg_places(params: &[Ty]) -> Vec<ArgPlace> {
+        let (mut ints, mut floats, mut stack) = (0, 0, 0);
+        params
+            .iter()
+            .map(|ty| match ty.is_float() {
+                true if floats < Self::FLOAT_ARGS.len() => {
+                    floats += 1;
+                    ArgPlace::FReg(Self::FLOAT_ARGS[floats - 1])
+                }
+                false if ints < Self::INT_ARGS.len() => {
+                    ints += 1;
+                    ArgPlace::Reg(Self::INT_ARGS[ints - 1])
+                }
+                _ => {
+                    stack += 1;
+                    ArgPlace::Stack(stack - 1)
+                }
+            })
+            .collect()
+    }
 
     // -- the frame -----------------------------------------------------------
 

@@ -46,8 +46,6 @@ const VMCTX: R = asm::Reg(20);
 const MEMORY_BASE: R = asm::Reg(21);
 const FP: R = asm::Reg::FP;
 const LR: R = asm::Reg::LR;
-const INT_ARGS: u8 = 7;
-const FLOAT_ARGS: u8 = 8;
 /// Bytes the prologue saves (x29, x30, x19, x20, x21 and padding).
 const SAVED: i32 = 48;
 
@@ -330,6 +328,18 @@ impl MacroAssembler for Aarch64 {
     const SHIFT_COUNT: Option<Reg> = None;
     const RESULT: Reg = Reg(0);
     const FLOAT_RESULT: FReg = FReg(0);
+    /// x1-x7 (x0 is the vmctx); v0-v7.
+    const INT_ARGS: &'static [Reg] = &[Reg(1), Reg(2), Reg(3), Reg(4), Reg(5), Reg(6), Reg(7)];
+    const FLOAT_ARGS: &'static [FReg] = &[
+        FReg(0),
+        FReg(1),
+        FReg(2),
+        FReg(3),
+        FReg(4),
+        FReg(5),
+        FReg(6),
+        FReg(7),
+    ];
 
     fn new(capacity: usize) -> Aarch64 {
         Aarch64 {
@@ -352,29 +362,6 @@ impl MacroAssembler for Aarch64 {
 
     fn call_reloc() -> (u32, Reloc, i64) {
         (0, Reloc::Arm64Call, 0)
-    }
-
-    /// Integers in x1-x7 (x0 is the vmctx), floats in v0-v7, the rest in
-    /// 8-byte stack slots in parameter order (AAPCS64 as Cranelift does it).
-    fn arg_places(params: &[Ty]) -> Vec<ArgPlace> {
-        let (mut ints, mut floats, mut stack) = (0, 0, 0);
-        params
-            .iter()
-            .map(|ty| match ty.is_float() {
-                true if floats < FLOAT_ARGS => {
-                    floats += 1;
-                    ArgPlace::FReg(FReg(floats - 1))
-                }
-                false if ints < INT_ARGS => {
-                    ints += 1;
-                    ArgPlace::Reg(Reg(ints))
-                }
-                _ => {
-                    stack += 1;
-                    ArgPlace::Stack(stack - 1)
-                }
-            })
-            .collect()
     }
 
     fn prologue(&mut self, params: &[Ty], memory_base: bool, overflow: Label) -> u32 {
@@ -743,35 +730,14 @@ impl MacroAssembler for Aarch64 {
         } = *truncation;
         let (f, x) = (fw(from), v(src));
         if !saturating {
-            let d = from.is_64();
             self.a.fcmp(f, x, x);
             self.a.b_cond(Cond::Vs, invalid);
-            // Out of range: at or above 2^(N-1) (signed) or 2^N, and below
-            // -2^(N-1) (signed: f32 has nothing between that and
-            // -2^(N-1) - 1, nor f64 for 64 bits), at or below -2^31 - 1 (f64
-            // to i32), at or below -1 (unsigned).
-            let bits = f64::from(to.bits());
-            let float = |v: f64| {
-                if d {
-                    v.to_bits()
-                } else {
-                    u64::from((v as f32).to_bits())
-                }
-            };
-            let (low, below) = match (signed, d && !to.is_64()) {
-                (true, true) => (-(2f64.powf(bits - 1.0)) - 1.0, Cond::Ls),
-                (true, false) => (-(2f64.powf(bits - 1.0)), Cond::Mi),
-                (false, _) => (-1.0, Cond::Ls),
-            };
-            let high = if signed {
-                2f64.powf(bits - 1.0)
-            } else {
-                2f64.powf(bits)
-            };
-            self.load_float_bits(from, V31, float(low));
+            let (low, low_out, high) = truncation.bounds();
+            let below = if low_out { Cond::Ls } else { Cond::Mi };
+            self.load_float_bits(from, V31, low);
             self.a.fcmp(f, x, V31);
             self.a.b_cond(below, overflow);
-            self.load_float_bits(from, V31, float(high));
+            self.load_float_bits(from, V31, high);
             self.a.fcmp(f, x, V31);
             self.a.b_cond(Cond::Ge, overflow);
         }

@@ -47,9 +47,6 @@ const FT11: F = asm::FReg(31);
 const SLOTS: R = R::S1;
 const VMCTX: R = R::S2;
 const MEMORY_BASE: R = R::S3;
-/// Wasm's integer arguments after the vmctx (a0); floats in fa0-fa7.
-const INT_ARGS: [R; 7] = [R::A1, R::A2, R::A3, R::A4, R::A5, R::A6, R::A7];
-const FLOAT_ARGS: u8 = 8;
 const FA0: u8 = 10;
 /// Bytes the prologue saves below the caller's stack pointer.
 const SAVED: i32 = 48;
@@ -389,6 +386,26 @@ impl MacroAssembler for Riscv64 {
     const SHIFT_COUNT: Option<Reg> = None;
     const RESULT: Reg = Reg(10);
     const FLOAT_RESULT: FReg = FReg(FA0);
+    /// a1-a7 (a0 is the vmctx); fa0-fa7.
+    const INT_ARGS: &'static [Reg] = &[
+        Reg(11),
+        Reg(12),
+        Reg(13),
+        Reg(14),
+        Reg(15),
+        Reg(16),
+        Reg(17),
+    ];
+    const FLOAT_ARGS: &'static [FReg] = &[
+        FReg(10),
+        FReg(11),
+        FReg(12),
+        FReg(13),
+        FReg(14),
+        FReg(15),
+        FReg(16),
+        FReg(17),
+    ];
 
     fn new(capacity: usize) -> Riscv64 {
         Riscv64 {
@@ -411,29 +428,6 @@ impl MacroAssembler for Riscv64 {
 
     fn call_reloc() -> (u32, Reloc, i64) {
         (0, Reloc::RiscvCallPlt, 0)
-    }
-
-    /// Integers in a1-a7 (a0 is the vmctx), floats in fa0-fa7, the rest in
-    /// 8-byte stack slots in parameter order (Cranelift's LP64D).
-    fn arg_places(params: &[Ty]) -> Vec<ArgPlace> {
-        let (mut ints, mut floats, mut stack) = (0, 0, 0);
-        params
-            .iter()
-            .map(|ty| match ty.is_float() {
-                true if floats < FLOAT_ARGS => {
-                    floats += 1;
-                    ArgPlace::FReg(FReg(FA0 + floats - 1))
-                }
-                false if ints < INT_ARGS.len() => {
-                    ints += 1;
-                    ArgPlace::Reg(Reg(INT_ARGS[ints - 1].0))
-                }
-                _ => {
-                    stack += 1;
-                    ArgPlace::Stack(stack - 1)
-                }
-            })
-            .collect()
     }
 
     fn prologue(&mut self, params: &[Ty], memory_base: bool, overflow: Label) -> u32 {
@@ -782,33 +776,12 @@ impl MacroAssembler for Riscv64 {
             self.a.bind(number);
         } else {
             self.a.branch(Cond::Eq, T6, ZERO, invalid);
-            // Out of range: at or above 2^(N-1) (signed) or 2^N, and below
-            // -2^(N-1) (signed: f32 has nothing between that and -2^(N-1) - 1,
-            // nor f64 for 64 bits), at or below -2^31 - 1 (f64 to i32), at
-            // or below -1 (unsigned).
-            let bits = f64::from(to.bits());
-            let float = |v: f64| {
-                if d {
-                    v.to_bits()
-                } else {
-                    u64::from((v as f32).to_bits())
-                }
-            };
-            let (low, low_inclusive) = match (signed, d && !to.is_64()) {
-                (true, true) => (-(2f64.powf(bits - 1.0)) - 1.0, true),
-                (true, false) => (-(2f64.powf(bits - 1.0)), false),
-                (false, _) => (-1.0, true),
-            };
-            let high = if signed {
-                2f64.powf(bits - 1.0)
-            } else {
-                2f64.powf(bits)
-            };
-            self.load_float_bits(from, FT10, float(low));
-            let op = if low_inclusive { FCmp::Le } else { FCmp::Lt };
+            let (low, low_out, high) = truncation.bounds();
+            self.load_float_bits(from, FT10, low);
+            let op = if low_out { FCmp::Le } else { FCmp::Lt };
             self.a.fcmp(op, d, T6, x, FT10);
             self.a.branch(Cond::Ne, T6, ZERO, overflow);
-            self.load_float_bits(from, FT10, float(high));
+            self.load_float_bits(from, FT10, high);
             self.a.fcmp(FCmp::Le, d, T6, FT10, x);
             self.a.branch(Cond::Ne, T6, ZERO, overflow);
         }

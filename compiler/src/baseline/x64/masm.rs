@@ -34,8 +34,6 @@ const SCRATCH2: Gpr = Gpr::R10;
 const SCRATCH_XMM: Xmm = Xmm(15);
 const VMCTX: Gpr = Gpr::R14;
 const MEMORY_BASE: Gpr = Gpr::R15;
-const INT_ARGS: [Gpr; 5] = [Gpr::RSI, Gpr::RDX, Gpr::RCX, Gpr::R8, Gpr::R9];
-const FLOAT_ARGS: u8 = 8;
 /// Bytes the prologue pushes below the return address (rbp, r14, r15).
 const PUSHED: i32 = 24;
 
@@ -256,6 +254,24 @@ impl MacroAssembler for X64 {
     const SHIFT_COUNT: Option<Reg> = Some(Reg(1));
     const RESULT: Reg = Reg(0);
     const FLOAT_RESULT: FReg = FReg(0);
+    /// rsi, rdx, rcx, r8, r9 (rdi is the vmctx); xmm0-7.
+    const INT_ARGS: &'static [Reg] = &[
+        Reg(Gpr::RSI.0),
+        Reg(Gpr::RDX.0),
+        Reg(Gpr::RCX.0),
+        Reg(Gpr::R8.0),
+        Reg(Gpr::R9.0),
+    ];
+    const FLOAT_ARGS: &'static [FReg] = &[
+        FReg(0),
+        FReg(1),
+        FReg(2),
+        FReg(3),
+        FReg(4),
+        FReg(5),
+        FReg(6),
+        FReg(7),
+    ];
 
     fn new(capacity: usize) -> X64 {
         X64 {
@@ -278,29 +294,6 @@ impl MacroAssembler for X64 {
 
     fn call_reloc() -> (u32, Reloc, i64) {
         (0, Reloc::X86CallPCRel4, -4)
-    }
-
-    /// Integers in rsi, rdx, rcx, r8, r9 (rdi is the vmctx), floats in
-    /// xmm0-7, the rest in 8-byte stack slots in parameter order.
-    fn arg_places(params: &[Ty]) -> Vec<ArgPlace> {
-        let (mut ints, mut floats, mut stack) = (0, 0, 0);
-        params
-            .iter()
-            .map(|ty| match ty.is_float() {
-                true if floats < FLOAT_ARGS => {
-                    floats += 1;
-                    ArgPlace::FReg(FReg(floats - 1))
-                }
-                false if ints < INT_ARGS.len() => {
-                    ints += 1;
-                    ArgPlace::Reg(Reg(INT_ARGS[ints - 1].0))
-                }
-                _ => {
-                    stack += 1;
-                    ArgPlace::Stack(stack - 1)
-                }
-            })
-            .collect()
     }
 
     fn prologue(&mut self, params: &[Ty], memory_base: bool, overflow: Label) -> u32 {
@@ -713,14 +706,10 @@ impl MacroAssembler for X64 {
             // The minimum: NaN, out of range, or the minimum itself.
             self.a.ucomis(d, x, x);
             self.a.jcc(Cond::P, invalid);
-            // Valid down to the minimum; for f64 to i32 down to min - 1
-            // exclusive (f32 and the i64 bound have nothing in between).
-            let exact_min = -(2f64.powf(bits - 1.0));
-            let (bound, cc) = match (d, w) {
-                (true, Width::W32) => (exact_min - 1.0, Cond::Be),
-                _ => (exact_min, Cond::B),
-            };
-            self.load_float_bits(from, limit, float(bound));
+            // Valid down to the minimum (see `Truncation::bounds`).
+            let (bound, low_out, _) = truncation.bounds();
+            let cc = if low_out { Cond::Be } else { Cond::B };
+            self.load_float_bits(from, limit, bound);
             self.a.ucomis(d, x, limit);
             self.a.jcc(cc, if saturating { done } else { overflow });
             self.a.bits(Bits::Xor, limit, limit);
