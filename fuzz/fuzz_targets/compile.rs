@@ -7,7 +7,12 @@
 //!   Cranelift's IR verifier on;
 //! - a wasm-smith module with every proposal wasm-smith knows: must compile
 //!   or be refused with one clean line, as validation decides.
+//!
+//! `KILN_FUZZ_OPT_LEVEL=none` compiles with the fast tier, x86_64 with
+//! guard regions (so through the baseline compiler).
 #![no_main]
+
+use std::sync::OnceLock;
 
 use arbitrary::{Arbitrary, Unstructured};
 use kiln_compiler::{CodegenOptions, CompileOptions};
@@ -19,6 +24,15 @@ const TARGETS: [&str; 3] = [
     "aarch64-unknown-none",
     "riscv64gc-unknown-none-elf",
 ];
+
+/// `KILN_FUZZ_OPT_LEVEL` (see `kiln_fuzz::harness::opt_level`), read once.
+fn opt_level() -> &'static str {
+    static LEVEL: OnceLock<String> = OnceLock::new();
+    LEVEL.get_or_init(|| match kiln_fuzz::harness::opt_level() {
+        Ok(level) => level,
+        Err(e) => panic!("{e:#}"),
+    })
+}
 
 fuzz_target!(|data: &[u8]| {
     let Some((&selector, rest)) = data.split_first() else {
@@ -49,9 +63,15 @@ fuzz_target!(|data: &[u8]| {
         }
         _ => (rest.to_vec(), false),
     };
+    // `KILN_FUZZ_OPT_LEVEL=none`: the fast tier, with guard regions on
+    // x86_64 so that the baseline compiler takes the functions it covers.
+    let opt_level = opt_level();
+    let guard_regions = (opt_level == "none" && target.starts_with("x86_64")).then_some(true);
     let options = CompileOptions {
         codegen: CodegenOptions {
             verify,
+            opt_level: opt_level.to_string(),
+            guard_regions,
             ..CodegenOptions::default()
         },
         ..CompileOptions::new(target)

@@ -86,10 +86,11 @@ fuzz_target!(
                 .map(|(b, n)| format!("{b} {}", n.load(Ordering::Relaxed)))
                 .collect();
             eprintln!(
-                "kiln-fuzz: {} inputs, {} modules, {runs} runs through Kiln ({})",
+                "kiln-fuzz: {} inputs, {} modules, {runs} runs through Kiln ({}; --opt-level {})",
                 INPUTS.load(Ordering::Relaxed),
                 MODULES.load(Ordering::Relaxed),
-                per_board.join(", ")
+                per_board.join(", "),
+                kiln.opt_level()
             );
         }
         let (text, lines) = script::write(&wasm, &steps);
@@ -105,10 +106,14 @@ fuzz_target!(
                 let dir = PathBuf::from("artifacts/differential");
                 let _ = std::fs::create_dir_all(&dir);
                 let board = kiln.boards().nth(board).unwrap_or("?");
-                let name = format!("divergence-{board}-{:016x}.wast", fnv(text.as_bytes()));
+                let level = kiln.opt_level();
+                let name = format!(
+                    "divergence-{board}-{level}-{:016x}.wast",
+                    fnv(text.as_bytes())
+                );
                 let _ = std::fs::write(dir.join(&name), &d.script);
                 panic!(
-                    "Kiln on {board} and wasmi disagree (script: {}):\n{}",
+                    "Kiln on {board} (--opt-level {level}) and wasmi disagree (script: {}):\n{}",
                     dir.join(name).display(),
                     d.failures.join("\n")
                 );

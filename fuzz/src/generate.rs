@@ -15,10 +15,19 @@ pub const MAX_MEMORY_BYTES: u64 = 16 * 65536;
 /// in total, over every export call; exhausted fuel traps (`unreachable`).
 pub const FUEL: u32 = 20_000;
 
+/// Whether generated modules may use 128-bit SIMD: yes unless
+/// `KILN_FUZZ_SIMD=0` (the baseline compiler leaves every function that
+/// touches a `v128` to Cranelift, so a campaign against it turns SIMD off to
+/// give it more of the functions).
+pub fn simd_enabled() -> bool {
+    static SIMD: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *SIMD.get_or_init(|| std::env::var("KILN_FUZZ_SIMD").map_or(true, |v| v.trim() != "0"))
+}
+
 /// A wasm-smith configuration limited to Kiln's feature set: MVP, mutable
 /// globals, sign extension, non-trapping float-to-int, multi-value, bulk
-/// memory, reference types and 128-bit SIMD (not relaxed SIMD). Sizes come
-/// from `u`.
+/// memory, reference types and 128-bit SIMD (not relaxed SIMD; SIMD only
+/// if [`simd_enabled`]). Sizes come from `u`.
 pub fn kiln_config(u: &mut Unstructured<'_>) -> Result<Config> {
     let mut c = Config {
         // Wasm 2.0, with 128-bit SIMD; relaxed SIMD is not Kiln's (and its
@@ -28,7 +37,7 @@ pub fn kiln_config(u: &mut Unstructured<'_>) -> Result<Config> {
         multi_value_enabled: true,
         saturating_float_to_int_enabled: true,
         sign_extension_ops_enabled: true,
-        simd_enabled: true,
+        simd_enabled: simd_enabled(),
         relaxed_simd_enabled: false,
         threads_enabled: false,
         tail_call_enabled: false,

@@ -23,6 +23,7 @@ pub struct Kiln {
     /// Each board with its code generation options (its own bounds-check
     /// mode: guard regions on host, aarch64 and x86_64, explicit on riscv64).
     boards: Vec<(Board, CodegenOptions)>,
+    opt_level: String,
     work: PathBuf,
     cache: PathBuf,
 }
@@ -38,21 +39,27 @@ pub struct Divergence {
 impl Kiln {
     /// `boards` are the boards to run on (names); `work` is a private
     /// folder for scripts; `cache` must be the folder `KILN_CACHE_DIR` names
-    /// (emptied after every run so it does not grow).
+    /// (emptied after every run so it does not grow). The code generation
+    /// options are Kiln's defaults with [`opt_level`]'s level.
     pub fn new(boards: &[&str], work: &Path, cache: &Path) -> Result<Kiln> {
+        let options = CodegenOptions {
+            opt_level: opt_level()?,
+            ..CodegenOptions::default()
+        };
         let mut found = Vec::new();
         for name in boards {
             let board = board::find(name)?;
             // Build the board library now, not inside the first run's timing.
             board::library::ensure_built(&board)
                 .with_context(|| format!("building the {name} board library"))?;
-            let codegen = board.codegen(&CodegenOptions::default())?;
+            let codegen = board.codegen(&options)?;
             found.push((board, codegen));
         }
         std::fs::create_dir_all(work)?;
         std::fs::create_dir_all(cache)?;
         Ok(Kiln {
             boards: found,
+            opt_level: options.opt_level,
             work: work.to_path_buf(),
             cache: cache.to_path_buf(),
         })
@@ -61,6 +68,11 @@ impl Kiln {
     /// The boards, in the order given to [`Kiln::new`].
     pub fn boards(&self) -> impl Iterator<Item = &str> {
         self.boards.iter().map(|(b, _)| b.name.as_str())
+    }
+
+    /// The optimisation level every case compiles with (see [`opt_level`]).
+    pub fn opt_level(&self) -> &str {
+        &self.opt_level
     }
 
     /// Runs `script` (written by [`crate::script::write`] for `steps`, with
@@ -96,6 +108,25 @@ impl Kiln {
                 let _ = std::fs::remove_file(e.path());
             }
         }
+    }
+}
+
+/// The optimisation level the cases compile with: `KILN_FUZZ_OPT_LEVEL`
+/// (`none`, `speed` or `speed_and_size`, as `kiln --opt-level`), else
+/// Kiln's default (`speed`). `none` is the fast tier: the baseline compiler
+/// on x86_64 boards with guard regions (host, qemu-x86_64), Cranelift's
+/// cheap settings elsewhere.
+pub fn opt_level() -> Result<String> {
+    let default = CodegenOptions::default().opt_level;
+    match std::env::var("KILN_FUZZ_OPT_LEVEL") {
+        Ok(level) if level.trim().is_empty() => Ok(default),
+        Ok(level) => match level.trim() {
+            l @ ("none" | "speed" | "speed_and_size") => Ok(l.to_string()),
+            other => anyhow::bail!(
+                "KILN_FUZZ_OPT_LEVEL: unknown level `{other}` (none, speed or speed_and_size)"
+            ),
+        },
+        Err(_) => Ok(default),
     }
 }
 
