@@ -8,8 +8,8 @@
 //! - a wasm-smith module with every proposal wasm-smith knows: must compile
 //!   or be refused with one clean line, as validation decides.
 //!
-//! `KILN_FUZZ_OPT_LEVEL=none` compiles with the fast tier, x86_64 with
-//! guard regions (so through the baseline compiler).
+//! `KILN_FUZZ_OPT_LEVEL=none` compiles with the fast tier (the baseline
+//! compiler, on every target).
 #![no_main]
 
 use std::sync::OnceLock;
@@ -63,15 +63,11 @@ fuzz_target!(|data: &[u8]| {
         }
         _ => (rest.to_vec(), false),
     };
-    // `KILN_FUZZ_OPT_LEVEL=none`: the fast tier, with guard regions on
-    // x86_64 so that the baseline compiler takes the functions it covers.
-    let opt_level = opt_level();
-    let guard_regions = (opt_level == "none" && target.starts_with("x86_64")).then_some(true);
+    // `KILN_FUZZ_OPT_LEVEL=none`: the fast tier (the baseline compiler).
     let options = CompileOptions {
         codegen: CodegenOptions {
             verify,
-            opt_level: opt_level.to_string(),
-            guard_regions,
+            opt_level: opt_level().to_string(),
             ..CodegenOptions::default()
         },
         ..CompileOptions::new(target)

@@ -114,8 +114,7 @@ impl Kiln {
 /// The optimisation level the cases compile with: `KILN_FUZZ_OPT_LEVEL`
 /// (`none`, `speed` or `speed_and_size`, as `kiln --opt-level`), else
 /// Kiln's default (`speed`). `none` is the fast tier: the baseline compiler
-/// on x86_64 boards with guard regions (host, qemu-x86_64), Cranelift's
-/// cheap settings elsewhere.
+/// on every board.
 pub fn opt_level() -> Result<String> {
     let default = CodegenOptions::default().opt_level;
     match std::env::var("KILN_FUZZ_OPT_LEVEL") {
