@@ -257,6 +257,14 @@ pub enum FloatUnary {
 pub struct Imm12(u32);
 
 impl Imm12 {
+    pub const ZERO: Imm12 = Imm12(0);
+    pub const ONE: Imm12 = Imm12(1 << 10);
+
+    /// `v` as `(imm12 << 12, imm12)`, two immediates that add up to it, if
+    /// it is below 2^24.
+    pub fn split(v: u32) -> Option<(Imm12, Imm12)> {
+        (v < 1 << 24).then_some((Imm12(1 << 22 | (v >> 12) << 10), Imm12((v & 0xFFF) << 10)))
+    }
     /// `v` as `imm12` or `imm12 << 12`, if it is either.
     pub fn new(v: u64) -> Option<Imm12> {
         if v < 1 << 12 {
@@ -933,6 +941,17 @@ impl Assembler {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn imm12_split_adds_up_and_stops_at_2_pow_24() {
+        for v in [0u32, 1, 0xFFF, 0x1000, 0x12345, 0xFF_FFFF] {
+            let (high, low) = Imm12::split(v).unwrap();
+            assert_eq!(high.value() + low.value(), u64::from(v), "{v:#x}");
+        }
+        assert!(Imm12::split(1 << 24).is_none());
+        assert_eq!(Imm12::ONE.value(), 1);
+        assert_eq!(Imm12::ZERO.value(), 0);
+    }
     use FWidth::{F32, F64};
     use Width::{W32, W64};
 

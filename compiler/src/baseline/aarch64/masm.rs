@@ -54,6 +54,7 @@ pub(crate) struct Aarch64 {
     /// Instructions whose 12-bit immediates `finish_frame` fills in: the
     /// stack check's frame size (two), `sp`'s (two), `x19`'s (two).
     patches: [u32; 6],
+    frame_too_large: bool,
 }
 
 fn r(reg: Reg) -> R {
@@ -94,19 +95,6 @@ fn log2_size(ty: Ty) -> u32 {
 
 fn slot(k: u32) -> i32 {
     8 * k as i32
-}
-
-/// The two immediates `imm12 << 12` and `imm12` that add up to `v`
-/// (below 2^24).
-fn split24(v: u32) -> (Imm12, Imm12) {
-    let high = Imm12::new(u64::from(v & 0xFF_F000))
-        .unwrap_or(Imm12::new(0).unwrap_or_else(|| unreachable!()));
-    let low = Imm12::new(u64::from(v & 0xFFF)).unwrap_or_else(|| unreachable!());
-    (high, low)
-}
-
-fn zero_imm() -> Imm12 {
-    Imm12::new(0).unwrap_or_else(|| unreachable!())
 }
 
 impl Aarch64 {
@@ -269,16 +257,22 @@ impl Aarch64 {
     /// returns their offsets for `finish_frame`.
     fn patchable_add(&mut self, op: AddSub, d: R, n: R) -> (u32, u32) {
         let high = self.a.offset();
-        self.a.add_sub_imm(op, Width::W64, d, n, zero_imm());
+        self.a.add_sub_imm(op, Width::W64, d, n, Imm12::ZERO);
         let low = self.a.offset();
-        self.a.add_sub_imm(op, Width::W64, d, d, zero_imm());
+        self.a.add_sub_imm(op, Width::W64, d, d, Imm12::ZERO);
         (high, low)
     }
 
+    /// Fills in a `patchable_add` pair; a frame of 16 MiB or more makes
+    /// `finish` decline the function.
     fn patch_add(&mut self, at: (u32, u32), v: u32) {
-        let (high, low) = split24(v);
-        self.a.patch_imm12(at.0, high);
-        self.a.patch_imm12(at.1, low);
+        match Imm12::split(v) {
+            Some((high, low)) => {
+                self.a.patch_imm12(at.0, high);
+                self.a.patch_imm12(at.1, low);
+            }
+            None => self.frame_too_large = true,
+        }
     }
 }
 
@@ -345,10 +339,14 @@ impl MacroAssembler for Aarch64 {
         Aarch64 {
             a: Assembler::with_capacity(capacity),
             patches: [0; 6],
+            frame_too_large: false,
         }
     }
 
     fn finish(self) -> Result<Vec<u8>, &'static str> {
+        if self.frame_too_large {
+            return Err("frame of 16 MiB or more");
+        }
         self.a.finish()
     }
 
@@ -550,10 +548,7 @@ impl MacroAssembler for Aarch64 {
     fn compare(&mut self, cc: IntCc, ty: Ty, dst: Reg, rhs: Loc) {
         let (wd, d) = (w(ty), r(dst));
         match rhs {
-            Loc::Imm(bits) if Imm12::new(bits).is_some() => {
-                let i = Imm12::new(bits).unwrap_or_else(zero_imm);
-                self.a.cmp_imm(wd, d, i);
-            }
+            Loc::Imm(bits) if let Some(i) = Imm12::new(bits) => self.a.cmp_imm(wd, d, i),
             _ => {
                 let b = self.rhs_reg(ty, rhs);
                 self.a.cmp(wd, d, b);
@@ -575,7 +570,7 @@ impl MacroAssembler for Aarch64 {
     }
 
     fn eqz(&mut self, ty: Ty, reg: Reg) {
-        self.a.cmp_imm(w(ty), r(reg), zero_imm());
+        self.a.cmp_imm(w(ty), r(reg), Imm12::ZERO);
         self.a.cset(Width::W32, r(reg), Cond::Eq);
     }
 
@@ -594,8 +589,7 @@ impl MacroAssembler for Aarch64 {
         if signed && !remainder {
             let ok = self.a.new_label();
             // divisor == -1?
-            self.a
-                .cmn_imm(wd, b, Imm12::new(1).unwrap_or_else(zero_imm));
+            self.a.cmn_imm(wd, b, Imm12::ONE);
             self.a.b_cond(Cond::Ne, ok);
             let min = if ty.is_64() {
                 i64::MIN as u64
@@ -646,12 +640,12 @@ impl MacroAssembler for Aarch64 {
     }
 
     fn select(&mut self, _ty: Ty, cond: Reg, dst: Reg, other: Reg) {
-        self.a.cmp_imm(Width::W32, r(cond), zero_imm());
+        self.a.cmp_imm(Width::W32, r(cond), Imm12::ZERO);
         self.a.csel(Width::W64, r(dst), r(dst), r(other), Cond::Ne);
     }
 
     fn select_float(&mut self, ty: Ty, cond: Reg, dst: FReg, other: FReg) {
-        self.a.cmp_imm(Width::W32, r(cond), zero_imm());
+        self.a.cmp_imm(Width::W32, r(cond), Imm12::ZERO);
         self.a.fcsel(fw(ty), v(dst), v(dst), v(other), Cond::Ne);
     }
 

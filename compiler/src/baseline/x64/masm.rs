@@ -405,8 +405,8 @@ impl MacroAssembler for X64 {
             IntOp::Xor => Alu::Xor,
             IntOp::Mul => {
                 match rhs {
-                    Loc::Imm(bits) if imm32(ty, bits).is_some() => {
-                        self.a.imul_rri(w, d, d, imm32(ty, bits).unwrap_or(0))
+                    Loc::Imm(bits) if let Some(imm) = imm32(ty, bits) => {
+                        self.a.imul_rri(w, d, d, imm)
                     }
                     _ => {
                         let r = self.rhs_reg(ty, rhs);
@@ -417,9 +417,7 @@ impl MacroAssembler for X64 {
             }
         };
         match rhs {
-            Loc::Imm(bits) if imm32(ty, bits).is_some() => {
-                self.a.alu_ri(alu, w, d, imm32(ty, bits).unwrap_or(0))
-            }
+            Loc::Imm(bits) if let Some(imm) = imm32(ty, bits) => self.a.alu_ri(alu, w, d, imm),
             _ => {
                 let r = self.rhs_reg(ty, rhs);
                 self.a.alu_rr(alu, w, d, r);
@@ -450,9 +448,7 @@ impl MacroAssembler for X64 {
     fn compare(&mut self, cc: IntCc, ty: Ty, dst: Reg, rhs: Loc) {
         let (w, d) = (width(ty), gpr(dst));
         match rhs {
-            Loc::Imm(bits) if imm32(ty, bits).is_some() => {
-                self.a.alu_ri(Alu::Cmp, w, d, imm32(ty, bits).unwrap_or(0))
-            }
+            Loc::Imm(bits) if let Some(imm) = imm32(ty, bits) => self.a.alu_ri(Alu::Cmp, w, d, imm),
             _ => {
                 let r = self.rhs_reg(ty, rhs);
                 self.a.alu_rr(Alu::Cmp, w, d, r);
