@@ -102,6 +102,24 @@ pub(crate) enum IntCc {
     GeU,
 }
 
+impl IntCc {
+    /// The comparison that holds exactly when this one does not.
+    pub(crate) fn inverse(self) -> IntCc {
+        match self {
+            IntCc::Eq => IntCc::Ne,
+            IntCc::Ne => IntCc::Eq,
+            IntCc::LtS => IntCc::GeS,
+            IntCc::LtU => IntCc::GeU,
+            IntCc::GtS => IntCc::LeS,
+            IntCc::GtU => IntCc::LeU,
+            IntCc::LeS => IntCc::GtS,
+            IntCc::LeU => IntCc::GtU,
+            IntCc::GeS => IntCc::LtS,
+            IntCc::GeU => IntCc::LtU,
+        }
+    }
+}
+
 /// Bit counts.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum Count {
@@ -422,6 +440,9 @@ pub(crate) trait MacroAssembler {
     fn jump(&mut self, label: Label);
     /// Branches when the i32 in `r` is (`nonzero`) or is not zero.
     fn branch(&mut self, r: Reg, nonzero: bool, label: Label);
+    /// Branches when `lhs cc rhs` (a comparison and a branch, without the
+    /// 0/1 value in between).
+    fn compare_branch(&mut self, cc: IntCc, ty: Ty, lhs: Reg, rhs: Loc, label: Label);
     /// Jumps to `targets[index]`, or `default` past their end.
     fn jump_table(&mut self, index: Reg, targets: &[Label], default: Label);
     /// An illegal instruction; returns its offset (a trap site).

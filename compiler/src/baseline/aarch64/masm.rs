@@ -57,6 +57,21 @@ pub(crate) struct Aarch64 {
     frame_too_large: bool,
 }
 
+fn cond(cc: IntCc) -> Cond {
+    match cc {
+        IntCc::Eq => Cond::Eq,
+        IntCc::Ne => Cond::Ne,
+        IntCc::LtS => Cond::Lt,
+        IntCc::LtU => Cond::Lo,
+        IntCc::GtS => Cond::Gt,
+        IntCc::GtU => Cond::Hi,
+        IntCc::LeS => Cond::Le,
+        IntCc::LeU => Cond::Ls,
+        IntCc::GeS => Cond::Ge,
+        IntCc::GeU => Cond::Hs,
+    }
+}
+
 fn r(reg: Reg) -> R {
     asm::Reg(reg.0)
 }
@@ -142,6 +157,18 @@ impl Aarch64 {
 
     /// The right operand of an integer instruction in a register (x16 for
     /// a constant).
+    /// Sets the flags from `lhs - rhs`.
+    fn cmp(&mut self, ty: Ty, lhs: Reg, rhs: Loc) {
+        let (wd, a) = (w(ty), r(lhs));
+        match rhs {
+            Loc::Imm(bits) if let Some(i) = Imm12::new(bits) => self.a.cmp_imm(wd, a, i),
+            _ => {
+                let b = self.rhs_reg(ty, rhs);
+                self.a.cmp(wd, a, b);
+            }
+        }
+    }
+
     fn rhs_reg(&mut self, ty: Ty, rhs: Loc) -> R {
         match rhs {
             Loc::Reg(x) => r(x),
@@ -546,27 +573,8 @@ impl MacroAssembler for Aarch64 {
     }
 
     fn compare(&mut self, cc: IntCc, ty: Ty, dst: Reg, rhs: Loc) {
-        let (wd, d) = (w(ty), r(dst));
-        match rhs {
-            Loc::Imm(bits) if let Some(i) = Imm12::new(bits) => self.a.cmp_imm(wd, d, i),
-            _ => {
-                let b = self.rhs_reg(ty, rhs);
-                self.a.cmp(wd, d, b);
-            }
-        }
-        let cond = match cc {
-            IntCc::Eq => Cond::Eq,
-            IntCc::Ne => Cond::Ne,
-            IntCc::LtS => Cond::Lt,
-            IntCc::LtU => Cond::Lo,
-            IntCc::GtS => Cond::Gt,
-            IntCc::GtU => Cond::Hi,
-            IntCc::LeS => Cond::Le,
-            IntCc::LeU => Cond::Ls,
-            IntCc::GeS => Cond::Ge,
-            IntCc::GeU => Cond::Hs,
-        };
-        self.a.cset(Width::W32, d, cond);
+        self.cmp(ty, dst, rhs);
+        self.a.cset(Width::W32, r(dst), cond(cc));
     }
 
     fn eqz(&mut self, ty: Ty, reg: Reg) {
@@ -884,6 +892,11 @@ impl MacroAssembler for Aarch64 {
         } else {
             self.a.cbz(Width::W32, r(reg), label);
         }
+    }
+
+    fn compare_branch(&mut self, cc: IntCc, ty: Ty, lhs: Reg, rhs: Loc, label: Label) {
+        self.cmp(ty, lhs, rhs);
+        self.a.b_cond(cond(cc), label);
     }
 
     fn jump_table(&mut self, index: Reg, targets: &[Label], default: Label) {

@@ -9,7 +9,7 @@ use kiln_runtime::abi::TrapKind;
 use wasmparser::{BlockType, Operator};
 
 use super::{Compiler, Step, decline, invalid, value_type};
-use crate::baseline::masm::{Label, Loc, MacroAssembler, Ty};
+use crate::baseline::masm::{IntCc, Label, Loc, MacroAssembler, Reg, Ty};
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(super) enum FrameKind {
@@ -18,6 +18,19 @@ pub(super) enum FrameKind {
     Loop,
     If { else_label: Label },
     Else,
+}
+
+/// What a conditional branch tests.
+enum Test {
+    /// An i32 in a register.
+    NonZero(Reg),
+    /// `lhs cc rhs`, never made a 0/1 value.
+    Compare {
+        ty: Ty,
+        cc: IntCc,
+        lhs: Reg,
+        rhs: Loc,
+    },
 }
 
 pub(super) struct Frame {
@@ -99,12 +112,9 @@ impl<M: MacroAssembler> Compiler<'_, '_, M> {
             }
             Operator::If { blockty } => {
                 let results = self.block_results(blockty)?;
-                let cond = self.pop()?;
-                self.spill_all();
-                let r = self.gpr_of(cond)?;
+                let test = self.pop_test()?;
                 let else_label = self.m.new_label();
-                self.m.branch(r, false, else_label);
-                self.free_gpr(r);
+                self.branch_on(test, false, else_label);
                 let label = self.m.new_label();
                 self.enter(FrameKind::If { else_label }, label, results);
             }
@@ -121,20 +131,16 @@ impl<M: MacroAssembler> Compiler<'_, '_, M> {
             }
             Operator::BrIf { relative_depth } => {
                 let target = self.frame(relative_depth)?;
-                let cond = self.pop()?;
-                self.spill_all();
-                let r = self.gpr_of(cond)?;
+                let test = self.pop_test()?;
                 let label = self.control[target].label;
                 if self.needs_moves(target) {
                     let skip = self.m.new_label();
-                    self.m.branch(r, false, skip);
-                    self.free_gpr(r);
+                    self.branch_on(test, false, skip);
                     self.branch_moves(target);
                     self.m.jump(label);
                     self.m.bind(skip);
                 } else {
-                    self.m.branch(r, true, label);
-                    self.free_gpr(r);
+                    self.branch_on(test, true, label);
                 }
                 self.control[target].branched = true;
             }
@@ -162,6 +168,47 @@ impl<M: MacroAssembler> Compiler<'_, '_, M> {
             _ => return Ok(false),
         }
         Ok(true)
+    }
+
+    /// Pops the condition of `br_if` or `if` (an i32, or the operands of
+    /// the pending comparison) into registers, with the rest of the
+    /// operand stack in its slots.
+    fn pop_test(&mut self) -> Step<Test> {
+        let Some((ty, cc)) = self.pending_compare.take() else {
+            let cond = self.pop()?;
+            self.spill_all();
+            return Ok(Test::NonZero(self.gpr_of(cond)?));
+        };
+        let b = self.pop()?;
+        let a = self.pop()?;
+        if a.ty != ty || b.ty != ty {
+            return invalid("operand type");
+        }
+        self.spill_all();
+        let rhs = match b.loc {
+            Loc::Imm(_) => b.loc,
+            _ => Loc::Reg(self.gpr_of(b)?),
+        };
+        let lhs = self.gpr_of(a)?;
+        Ok(Test::Compare { ty, cc, lhs, rhs })
+    }
+
+    /// Branches to `label` when `test` comes out `when`; frees its registers.
+    fn branch_on(&mut self, test: Test, when: bool, label: Label) {
+        match test {
+            Test::NonZero(r) => {
+                self.m.branch(r, when, label);
+                self.free_gpr(r);
+            }
+            Test::Compare { ty, cc, lhs, rhs } => {
+                let cc = if when { cc } else { cc.inverse() };
+                self.m.compare_branch(cc, ty, lhs, rhs, label);
+                self.free_gpr(lhs);
+                if let Loc::Reg(r) = rhs {
+                    self.free_gpr(r);
+                }
+            }
+        }
     }
 
     fn enter(&mut self, kind: FrameKind, label: Label, results: Vec<Ty>) {

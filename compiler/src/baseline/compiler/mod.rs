@@ -19,7 +19,7 @@ use kiln_runtime::abi::TrapKind;
 use wasmparser::{FunctionBody, Operator, ValType};
 
 use super::MachineCode;
-use super::masm::{FReg, Label, Loc, MacroAssembler, Reg, Ty};
+use super::masm::{FReg, IntCc, Label, Loc, MacroAssembler, Reg, Ty};
 use crate::translate::ModuleEnv;
 use control::Frame;
 
@@ -87,6 +87,10 @@ pub(super) struct Compiler<'a, 'm, M: MacroAssembler> {
     calls: Vec<(u32, u32)>,
     reachable: bool,
     unreachable_depth: u32,
+    /// An integer comparison whose operands are still the top two stack
+    /// values: emitted with the next operator, as a compare-and-branch
+    /// when that is `br_if` or `if`.
+    pending_compare: Option<(Ty, IntCc)>,
 }
 
 /// Compiles defined function `index` for the architecture of `M`.
@@ -111,6 +115,7 @@ pub(super) fn compile<M: MacroAssembler>(
         calls: Vec::new(),
         reachable: true,
         unreachable_depth: 0,
+        pending_compare: None,
     };
     match c.function(index, body) {
         Ok(()) => {}
@@ -350,6 +355,20 @@ impl<M: MacroAssembler> Compiler<'_, '_, M> {
     // -- operators -----------------------------------------------------------
 
     fn operator(&mut self, op: &Operator<'_>) -> Step {
+        if let Some((ty, cc)) = self.pending_compare {
+            match op {
+                Operator::I32Eqz => {
+                    self.pending_compare = Some((ty, cc.inverse()));
+                    return Ok(());
+                }
+                // They take the comparison themselves (`pop_test`).
+                Operator::BrIf { .. } | Operator::If { .. } => {}
+                _ => {
+                    self.pending_compare = None;
+                    self.compare(ty, cc)?;
+                }
+            }
+        }
         if self.control_operator(op)?
             || self.numeric_operator(op)?
             || self.memory_operator(op)?

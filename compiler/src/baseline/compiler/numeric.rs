@@ -24,26 +24,26 @@ impl<M: MacroAssembler> Compiler<'_, '_, M> {
 
             Operator::I32Eqz => self.eqz(I32)?,
             Operator::I64Eqz => self.eqz(I64)?,
-            Operator::I32Eq => self.compare(I32, IntCc::Eq)?,
-            Operator::I32Ne => self.compare(I32, IntCc::Ne)?,
-            Operator::I32LtS => self.compare(I32, IntCc::LtS)?,
-            Operator::I32LtU => self.compare(I32, IntCc::LtU)?,
-            Operator::I32GtS => self.compare(I32, IntCc::GtS)?,
-            Operator::I32GtU => self.compare(I32, IntCc::GtU)?,
-            Operator::I32LeS => self.compare(I32, IntCc::LeS)?,
-            Operator::I32LeU => self.compare(I32, IntCc::LeU)?,
-            Operator::I32GeS => self.compare(I32, IntCc::GeS)?,
-            Operator::I32GeU => self.compare(I32, IntCc::GeU)?,
-            Operator::I64Eq => self.compare(I64, IntCc::Eq)?,
-            Operator::I64Ne => self.compare(I64, IntCc::Ne)?,
-            Operator::I64LtS => self.compare(I64, IntCc::LtS)?,
-            Operator::I64LtU => self.compare(I64, IntCc::LtU)?,
-            Operator::I64GtS => self.compare(I64, IntCc::GtS)?,
-            Operator::I64GtU => self.compare(I64, IntCc::GtU)?,
-            Operator::I64LeS => self.compare(I64, IntCc::LeS)?,
-            Operator::I64LeU => self.compare(I64, IntCc::LeU)?,
-            Operator::I64GeS => self.compare(I64, IntCc::GeS)?,
-            Operator::I64GeU => self.compare(I64, IntCc::GeU)?,
+            Operator::I32Eq => self.defer_compare(I32, IntCc::Eq),
+            Operator::I32Ne => self.defer_compare(I32, IntCc::Ne),
+            Operator::I32LtS => self.defer_compare(I32, IntCc::LtS),
+            Operator::I32LtU => self.defer_compare(I32, IntCc::LtU),
+            Operator::I32GtS => self.defer_compare(I32, IntCc::GtS),
+            Operator::I32GtU => self.defer_compare(I32, IntCc::GtU),
+            Operator::I32LeS => self.defer_compare(I32, IntCc::LeS),
+            Operator::I32LeU => self.defer_compare(I32, IntCc::LeU),
+            Operator::I32GeS => self.defer_compare(I32, IntCc::GeS),
+            Operator::I32GeU => self.defer_compare(I32, IntCc::GeU),
+            Operator::I64Eq => self.defer_compare(I64, IntCc::Eq),
+            Operator::I64Ne => self.defer_compare(I64, IntCc::Ne),
+            Operator::I64LtS => self.defer_compare(I64, IntCc::LtS),
+            Operator::I64LtU => self.defer_compare(I64, IntCc::LtU),
+            Operator::I64GtS => self.defer_compare(I64, IntCc::GtS),
+            Operator::I64GtU => self.defer_compare(I64, IntCc::GtU),
+            Operator::I64LeS => self.defer_compare(I64, IntCc::LeS),
+            Operator::I64LeU => self.defer_compare(I64, IntCc::LeU),
+            Operator::I64GeS => self.defer_compare(I64, IntCc::GeS),
+            Operator::I64GeU => self.defer_compare(I64, IntCc::GeU),
 
             Operator::I32Add => self.int_op(I32, IntOp::Add)?,
             Operator::I32Sub => self.int_op(I32, IntOp::Sub)?,
@@ -197,7 +197,13 @@ impl<M: MacroAssembler> Compiler<'_, '_, M> {
         Ok(())
     }
 
-    fn compare(&mut self, ty: Ty, cc: IntCc) -> Step {
+    /// Leaves a comparison to the next operator (see `pending_compare`).
+    fn defer_compare(&mut self, ty: Ty, cc: IntCc) {
+        self.pending_compare = Some((ty, cc));
+    }
+
+    /// Emits the pending comparison as a 0/1 value.
+    pub(super) fn compare(&mut self, ty: Ty, cc: IntCc) -> Step {
         let (rhs, rb) = self.rhs(ty)?;
         let a = self.pop()?;
         let ra = self.gpr_of(a)?;

@@ -927,6 +927,25 @@ impl MacroAssembler for Riscv64 {
         self.a.branch(cond, r(reg), ZERO, label);
     }
 
+    fn compare_branch(&mut self, cc: IntCc, ty: Ty, lhs: Reg, rhs: Loc, label: Label) {
+        let (a, b) = (r(lhs), self.rhs_reg(ty, rhs));
+        // i32s are kept sign-extended, so 64-bit comparisons order them
+        // right, signed and unsigned.
+        let (cond, x, y) = match cc {
+            IntCc::Eq => (Cond::Eq, a, b),
+            IntCc::Ne => (Cond::Ne, a, b),
+            IntCc::LtS => (Cond::Lt, a, b),
+            IntCc::LtU => (Cond::Ltu, a, b),
+            IntCc::GeS => (Cond::Ge, a, b),
+            IntCc::GeU => (Cond::Geu, a, b),
+            IntCc::GtS => (Cond::Lt, b, a),
+            IntCc::GtU => (Cond::Ltu, b, a),
+            IntCc::LeS => (Cond::Ge, b, a),
+            IntCc::LeU => (Cond::Geu, b, a),
+        };
+        self.a.branch(cond, x, y, label);
+    }
+
     fn jump_table(&mut self, index: Reg, targets: &[Label], default: Label) {
         self.a.zext_w(T4, r(index));
         self.a.li(T5, targets.len() as u64);

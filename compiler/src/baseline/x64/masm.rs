@@ -926,6 +926,18 @@ impl MacroAssembler for X64 {
         self.a.jcc(if nonzero { Cond::Ne } else { Cond::E }, label);
     }
 
+    fn compare_branch(&mut self, cc: IntCc, ty: Ty, lhs: Reg, rhs: Loc, label: Label) {
+        let (w, a) = (width(ty), gpr(lhs));
+        match rhs {
+            Loc::Imm(bits) if let Some(imm) = imm32(ty, bits) => self.a.alu_ri(Alu::Cmp, w, a, imm),
+            _ => {
+                let b = self.rhs_reg(ty, rhs);
+                self.a.alu_rr(Alu::Cmp, w, a, b);
+            }
+        }
+        self.a.jcc(cond(cc), label);
+    }
+
     fn jump_table(&mut self, index: Reg, targets: &[Label], default: Label) {
         let r = gpr(index);
         // Out of range (unsigned): the default.
