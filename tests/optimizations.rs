@@ -2,22 +2,28 @@
 //! tests/wast/optimizations.wast (memory contents the translator forwards,
 //! inlined leaf functions, accesses at the edges of memory with guard
 //! regions and with explicit checks) on every board, and with each
-//! optimisation left out (`KILN_DISABLE`), so both code paths stay right.
+//! optimisation left out (`KILN_DISABLE`), so both code paths stay right;
+//! and tests/wast/baseline.wast, the baseline compiler's own cases.
 
 use kiln_tests::{QEMU_BOARDS, kiln, output, root, stdout};
 
 fn run(board: &str, disable: &str) {
-    let script = root().join("tests/wast/optimizations.wast");
+    run_script("optimizations.wast", board, disable, &[]);
+}
+
+fn run_script(script: &str, board: &str, disable: &str, options: &[&str]) {
+    let script = root().join("tests/wast").join(script);
     let out = output(
         kiln()
             .env("KILN_DISABLE", disable)
             .args(["wast", "--board", board])
+            .args(options)
             .arg(&script),
     );
     let text = stdout(&out);
     assert!(
         out.status.success() && text.trim_end().ends_with(" passed, 0 failed"),
-        "{board} (KILN_DISABLE={disable}):\n{text}\n{}",
+        "{board} (KILN_DISABLE={disable}, {options:?}):\n{text}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
 }
@@ -46,5 +52,16 @@ fn qemu_boards() {
     for board in QEMU_BOARDS {
         run(board, "");
         run(board, "checks");
+    }
+}
+
+/// The baseline compiler's fused comparisons and locals taken from
+/// registers, through the fast tier on every board; Cranelift on the host
+/// must give the script's answers too.
+#[test]
+fn baseline_compiler_on_every_board() {
+    run_script("baseline.wast", "host", "", &[]);
+    for board in std::iter::once("host").chain(QEMU_BOARDS.iter().copied()) {
+        run_script("baseline.wast", board, "", &["--opt-level", "none"]);
     }
 }

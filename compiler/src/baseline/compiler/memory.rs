@@ -84,7 +84,8 @@ impl<M: MacroAssembler> Compiler<'_, '_, M> {
         Ok(())
     }
 
-    pub(super) fn memory_operator(&mut self, op: &Operator<'_>) -> Step<bool> {
+    /// Loads and stores.
+    pub(super) fn access_operator(&mut self, op: &Operator<'_>) -> Step<bool> {
         use Load::{Plain, Signed, Unsigned};
         match op {
             Operator::I32Load { memarg } => self.load(memarg, Ty::I32, Plain)?,
@@ -114,6 +115,14 @@ impl<M: MacroAssembler> Compiler<'_, '_, M> {
                 self.store(memarg, 2)?
             }
             Operator::I64Store32 { memarg } => self.store(memarg, 4)?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// The memory's size and growth, bulk memory, tables and references.
+    pub(super) fn memory_operator(&mut self, op: &Operator<'_>) -> Step<bool> {
+        match op {
             Operator::MemorySize { mem: 0 } => {
                 let r = self.alloc_gpr()?;
                 self.m.memory_size(r);

@@ -8,6 +8,11 @@
 //! boundary all of them are stored to their slots, so that every path into
 //! a label agrees on where each value is. Only caller-saved registers hold
 //! operands, so a call spills them first.
+//!
+//! A free register may still hold the value `local.set` just stored from
+//! it: a `local.get` of that local soon after takes the register instead of
+//! loading the slot. That knowledge is dropped at every label and call
+//! (every operator but the straight-line ones, see `operator`).
 
 mod calls;
 mod control;
@@ -22,6 +27,16 @@ use super::MachineCode;
 use super::masm::{FReg, IntCc, Label, Loc, MacroAssembler, Reg, Ty};
 use crate::translate::ModuleEnv;
 use control::Frame;
+
+/// Of the free registers in `free`, those that hold no local if any do.
+fn prefer_uncached(free: u32, cached: &[Option<u32>; 32]) -> u32 {
+    let uncached =
+        cached.iter().enumerate().fold(
+            free,
+            |m, (n, l)| if l.is_some() { m & !(1 << n) } else { m },
+        );
+    if uncached != 0 { uncached } else { free }
+}
 
 /// Why a function is left to Cranelift, or a malformed body.
 pub(super) enum Stop {
@@ -91,6 +106,9 @@ pub(super) struct Compiler<'a, 'm, M: MacroAssembler> {
     /// values: emitted with the next operator, as a compare-and-branch
     /// when that is `br_if` or `if`.
     pending_compare: Option<(Ty, IntCc)>,
+    /// `gpr_local[n] == Some(k)`: register `n` is free and holds local `k`.
+    gpr_local: [Option<u32>; 32],
+    fpr_local: [Option<u32>; 32],
 }
 
 /// Compiles defined function `index` for the architecture of `M`.
@@ -116,6 +134,8 @@ pub(super) fn compile<M: MacroAssembler>(
         reachable: true,
         unreachable_depth: 0,
         pending_compare: None,
+        gpr_local: [None; 32],
+        fpr_local: [None; 32],
     };
     match c.function(index, body) {
         Ok(()) => {}
@@ -257,8 +277,9 @@ impl<M: MacroAssembler> Compiler<'_, '_, M> {
             };
             self.spill(d);
         }
-        let r = Reg(self.free_gprs.trailing_zeros() as u8);
+        let r = Reg(prefer_uncached(self.free_gprs, &self.gpr_local).trailing_zeros() as u8);
         self.free_gprs &= !(1 << r.0);
+        self.gpr_local[r.0 as usize] = None;
         Ok(r)
     }
 
@@ -273,8 +294,9 @@ impl<M: MacroAssembler> Compiler<'_, '_, M> {
             };
             self.spill(d);
         }
-        let f = FReg(self.free_fprs.trailing_zeros() as u8);
+        let f = FReg(prefer_uncached(self.free_fprs, &self.fpr_local).trailing_zeros() as u8);
         self.free_fprs &= !(1 << f.0);
+        self.fpr_local[f.0 as usize] = None;
         Ok(f)
     }
 
@@ -287,7 +309,39 @@ impl<M: MacroAssembler> Compiler<'_, '_, M> {
             return decline("fixed register in use");
         }
         self.free_gprs &= !(1 << r.0);
+        self.gpr_local[r.0 as usize] = None;
         Ok(())
+    }
+
+    // -- locals cached in free registers ---------------------------------------
+
+    /// Takes the free register that holds local `k`, if one does.
+    fn take_cached_local(&mut self, ty: Ty, k: u32) -> Option<Loc> {
+        if ty.is_float() {
+            let n = self.fpr_local.iter().position(|l| *l == Some(k))?;
+            self.fpr_local[n] = None;
+            self.free_fprs &= !(1 << n);
+            Some(Loc::FReg(FReg(n as u8)))
+        } else {
+            let n = self.gpr_local.iter().position(|l| *l == Some(k))?;
+            self.gpr_local[n] = None;
+            self.free_gprs &= !(1 << n);
+            Some(Loc::Reg(Reg(n as u8)))
+        }
+    }
+
+    /// Local `k` changed: no register holds its value any more.
+    fn forget_local(&mut self, k: u32) {
+        for l in self.gpr_local.iter_mut().chain(self.fpr_local.iter_mut()) {
+            if *l == Some(k) {
+                *l = None;
+            }
+        }
+    }
+
+    fn forget_cached_locals(&mut self) {
+        self.gpr_local = [None; 32];
+        self.fpr_local = [None; 32];
     }
 
     /// Stores the value at depth `d` to its slot.
@@ -369,15 +423,34 @@ impl<M: MacroAssembler> Compiler<'_, '_, M> {
                 }
             }
         }
-        if self.control_operator(op)?
-            || self.numeric_operator(op)?
-            || self.memory_operator(op)?
-            || self.call_operator(op)?
+        // Whether free registers still hold what they held after `op`: no
+        // label (no other path comes in), no call, nothing that writes a
+        // register it was not given.
+        let keeps_cached_locals = if self.control_operator(op)? {
+            matches!(
+                op,
+                Operator::Nop
+                    | Operator::Block { .. }
+                    | Operator::If { .. }
+                    | Operator::BrIf { .. }
+                    | Operator::Drop
+                    | Operator::Select
+                    | Operator::TypedSelect { .. }
+            )
+        } else if self.numeric_operator(op)?
+            || self.access_operator(op)?
             || self.variable_operator(op)?
         {
-            return Ok(());
+            true
+        } else if self.memory_operator(op)? || self.call_operator(op)? {
+            false
+        } else {
+            return decline("operator");
+        };
+        if !keeps_cached_locals {
+            self.forget_cached_locals();
         }
-        decline("operator")
+        Ok(())
     }
 
     /// Locals and globals.
@@ -385,8 +458,14 @@ impl<M: MacroAssembler> Compiler<'_, '_, M> {
         match *op {
             Operator::LocalGet { local_index } => {
                 let ty = self.local_type(local_index)?;
-                let loc = self.alloc_for(ty)?;
-                self.load_loc(ty, loc, Loc::Slot(local_index));
+                let loc = match self.take_cached_local(ty, local_index) {
+                    Some(loc) => loc,
+                    None => {
+                        let loc = self.alloc_for(ty)?;
+                        self.load_loc(ty, loc, Loc::Slot(local_index));
+                        loc
+                    }
+                };
                 self.push(ty, loc);
             }
             Operator::LocalSet { local_index } => {
@@ -394,11 +473,18 @@ impl<M: MacroAssembler> Compiler<'_, '_, M> {
                 let v = self.pop()?;
                 self.m.store_slot(ty, local_index, v.loc);
                 self.free(v);
+                self.forget_local(local_index);
+                match v.loc {
+                    Loc::Reg(r) => self.gpr_local[r.0 as usize] = Some(local_index),
+                    Loc::FReg(f) => self.fpr_local[f.0 as usize] = Some(local_index),
+                    _ => {}
+                }
             }
             Operator::LocalTee { local_index } => {
                 let ty = self.local_type(local_index)?;
                 let v = self.peek()?;
                 self.m.store_slot(ty, local_index, v.loc);
+                self.forget_local(local_index);
             }
             Operator::GlobalGet { global_index } => self.global_get(global_index)?,
             Operator::GlobalSet { global_index } => {

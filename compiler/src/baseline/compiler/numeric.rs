@@ -22,8 +22,15 @@ impl<M: MacroAssembler> Compiler<'_, '_, M> {
             Operator::F32Const { value } => self.push(F32, Loc::Imm(u64::from(value.bits()))),
             Operator::F64Const { value } => self.push(F64, Loc::Imm(value.bits())),
 
-            Operator::I32Eqz => self.eqz(I32)?,
-            Operator::I64Eqz => self.eqz(I64)?,
+            // `x == 0`, so that a branch on it becomes a compare-and-branch.
+            Operator::I32Eqz => {
+                self.push(I32, Loc::Imm(0));
+                self.defer_compare(I32, IntCc::Eq);
+            }
+            Operator::I64Eqz => {
+                self.push(I64, Loc::Imm(0));
+                self.defer_compare(I64, IntCc::Eq);
+            }
             Operator::I32Eq => self.defer_compare(I32, IntCc::Eq),
             Operator::I32Ne => self.defer_compare(I32, IntCc::Ne),
             Operator::I32LtS => self.defer_compare(I32, IntCc::LtS),
@@ -212,14 +219,6 @@ impl<M: MacroAssembler> Compiler<'_, '_, M> {
             self.free_gpr(rb);
         }
         self.push(Ty::I32, Loc::Reg(ra));
-        Ok(())
-    }
-
-    fn eqz(&mut self, ty: Ty) -> Step {
-        let a = self.pop()?;
-        let r = self.gpr_of(a)?;
-        self.m.eqz(ty, r);
-        self.push(Ty::I32, Loc::Reg(r));
         Ok(())
     }
 

@@ -228,11 +228,16 @@ impl Riscv64 {
     fn set_if(&mut self, cc: IntCc, dst: R, a: R, b: R) {
         let (lt, swapped, negate) = match cc {
             IntCc::Eq | IntCc::Ne => {
-                self.a.alu(Alu::Xor, Width::W64, dst, a, b);
-                if cc == IntCc::Eq {
-                    self.a.seqz(dst, dst);
+                let x = if b == ZERO {
+                    a
                 } else {
-                    self.a.snez(dst, dst);
+                    self.a.alu(Alu::Xor, Width::W64, dst, a, b);
+                    dst
+                };
+                if cc == IntCc::Eq {
+                    self.a.seqz(dst, x);
+                } else {
+                    self.a.snez(dst, x);
                 }
                 return;
             }
