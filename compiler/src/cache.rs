@@ -78,6 +78,18 @@ impl Key {
             .part(stamp.to_le_bytes())
     }
 
+    /// Adds an input file: an entry of this cache by its name (its key;
+    /// its modification time records use, not change), any other file by
+    /// identity and modification time.
+    pub fn add_input(self, path: &Path) -> Key {
+        let cached = path.parent().is_some_and(|p| p == dir());
+        if cached {
+            self.part(path.to_string_lossy().as_bytes())
+        } else {
+            self.add_file_stamp(path)
+        }
+    }
+
     pub fn hex(self) -> String {
         self.0
             .finalize()

@@ -55,7 +55,7 @@ pub fn link_cached(board: &Board, objects: &[PathBuf], manifest: &Manifest) -> R
         key = key.part(std::fs::read(board.dir.join(script)).unwrap_or_default());
     }
     for o in objects {
-        key = key.add_file_stamp(o);
+        key = key.add_input(o);
     }
     cache::get_or_make(key, "elf", |path| {
         let dir = tempfile::tempdir().context("cannot create a temporary folder")?;
