@@ -263,10 +263,9 @@ fn whole_suite_through_the_fast_tier_on_every_board() {
         );
     }
     // The baseline compiler's explicit bounds checks where the boards map
-    // guard regions (code compiled with checks runs there too);
-    // qemu-virt-riscv64 above checks explicitly anyway.
+    // guard regions (code compiled with checks runs there too).
     let options = ["--opt-level", "none", "--bounds-checks", "explicit"];
-    for board in ["host", QEMU_BOARDS[0]] {
+    for board in ["host", QEMU_BOARDS[0], QEMU_BOARDS[1]] {
         let (passed, _) = run_wast_with(board, &options, &all_files());
         assert_eq!(
             passed, 52_230,

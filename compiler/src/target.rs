@@ -242,8 +242,9 @@ fn build_isa(
 }
 
 /// Linux targets (the host board, a process) can reserve address space for
-/// guard regions; bare-metal boards run without an MMU mapping of their own
-/// and keep explicit checks.
+/// guard regions; a bare-metal target may be a core without an MMU, so it
+/// keeps explicit checks unless a board asks for guard regions (every QEMU
+/// board does, through its board.toml).
 fn bounds_checks(triple: &Triple) -> BoundsChecks {
     match triple.operating_system {
         target_lexicon::OperatingSystem::Linux => BoundsChecks::Guard,

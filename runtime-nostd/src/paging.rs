@@ -1,6 +1,7 @@
 //! Guard regions on bare metal: [`VirtualMemory`] for boards whose MMU walks
 //! four levels of 512-entry tables down to 4 KiB pages (aarch64 with the
-//! 4 KiB granule and 48-bit addresses, x86_64 long mode). The board maps
+//! 4 KiB granule and 48-bit addresses, x86_64 long mode, riscv64 Sv48).
+//! The board maps
 //! its own image one to one and leaves the address space from 512 GiB up
 //! unmapped; each linear memory gets a slot of [`SLOT`] bytes there, and
 //! only the pages it has are mapped, to zeroed frames from the heap. An
@@ -37,10 +38,21 @@ pub trait PageFormat {
     fn page() -> u64;
     /// The output-address bits of an entry.
     const ADDRESS_MASK: u64;
-    /// Bit 0 of every valid entry, in both formats.
+    /// Bit 0 of every valid entry, in every format.
     const VALID: u64 = 1;
 
-    /// The level-0 table (TTBR0_EL1's or CR3's), in writable memory and
+    /// The output-address field of an entry for the page-aligned physical
+    /// address `address`. The default keeps the address in place (aarch64,
+    /// x86_64); Sv48 holds the page number at bit 10 instead.
+    fn encode(address: u64) -> u64 {
+        address
+    }
+    /// The physical address an entry points to (inverse of [`Self::encode`]).
+    fn decode(entry: u64) -> u64 {
+        entry & Self::ADDRESS_MASK
+    }
+
+    /// The level-0 table (TTBR0_EL1's, CR3's or satp's), in writable memory and
     /// written by no one else above entry 0.
     fn root() -> *mut u64;
     /// Makes changed entries visible to the MMU; `removed`: entries were
@@ -109,10 +121,10 @@ impl<F: PageFormat> SlotMemory<F> {
                     return None;
                 }
                 // SAFETY: as above.
-                unsafe { *e = next as u64 | F::TABLE };
+                unsafe { *e = F::encode(next as u64) | F::TABLE };
             }
             // SAFETY: as above.
-            table = (unsafe { *e } & F::ADDRESS_MASK) as *mut u64;
+            table = F::decode(unsafe { *e }) as *mut u64;
         }
         // SAFETY: a level-3 table, index below 512.
         Some(unsafe { table.add((va >> 12) & 511) })
@@ -171,7 +183,7 @@ impl<F: PageFormat> VirtualMemory for SlotMemory<F> {
                 return false;
             };
             // SAFETY: `e` is the level-3 entry of this page.
-            unsafe { *e = (frame as u64 + page as u64) | bits };
+            unsafe { *e = F::encode(frame as u64 + page as u64) | bits };
         }
         F::sync(false);
         self.state().frames.push((va, frame, bytes));

@@ -1,5 +1,6 @@
 //! Kiln board for QEMU's riscv64 `virt` machine, run with `-bios none`: the
-//! firmware owns M-mode. NS16550 UART console, sifive_test exit, CLINT `mtime`
+//! firmware owns M-mode, with its data accesses translated by Sv48 paging
+//! (`mstatus.MPRV`, vm.rs) for guard regions. NS16550 UART console, sifive_test exit, CLINT `mtime`
 //! (10 MHz) clock, goldfish RTC date, Zkr `seed` entropy. `docs/boards.md`
 //! describes the memory map, boot flow and trap handling.
 #![no_std]
@@ -10,6 +11,7 @@ mod console;
 mod selftest;
 mod trap;
 mod uart;
+mod vm;
 mod watchdog;
 
 use core::ptr::{read_volatile, write_volatile};
@@ -52,6 +54,9 @@ extern "C" fn kiln_board_main() -> ! {
     let heap_end = &raw const __kiln_heap_end as usize;
     // SAFETY: link.ld reserves this range of DRAM for the heap alone.
     unsafe { HEAP.claim(heap_start as *mut u8, heap_end - heap_start) };
+    if vm::init() {
+        kiln_runtime::board::set_virtual_memory(&vm::BOARD_VM);
+    }
     uart::init();
     let mut board = QemuVirt {
         output: console::Output {

@@ -1,7 +1,8 @@
-//! Exceptions: a Wasm trap (an illegal instruction or a fault at a trap site
-//! of compiled code) resumes at the runtime's `kiln_resume`; anything else is
-//! reported as `kiln: fault: ...` with the CPU's trap registers and ends the
-//! program with status 127.
+//! Exceptions: a Wasm trap (an illegal instruction, or a page fault at a
+//! trap site of compiled code: an access past a linear memory's length into
+//! its guard region, vm.rs) resumes at the runtime's `kiln_resume`; anything
+//! else is reported as `kiln: fault: ...` with the CPU's trap registers and
+//! ends the program with status 127.
 
 use core::sync::atomic::{AtomicBool, Ordering};
 
@@ -42,6 +43,10 @@ extern "C" fn kiln_board_trap(mcause: usize, mepc: usize, mtval: usize, sp: usiz
     if nested {
         console::write(Stream::Stderr, b"(in the exception handler) ");
     }
+    if let Some(name) = cause_name(mcause) {
+        console::write(Stream::Stderr, name);
+        console::write(Stream::Stderr, b" ");
+    }
     console::write(Stream::Stderr, b"mcause=");
     console::write_hex(mcause as u64);
     console::write(Stream::Stderr, b" mtval=");
@@ -52,4 +57,19 @@ extern "C" fn kiln_board_trap(mcause: usize, mepc: usize, mtval: usize, sp: usiz
     console::write_hex(sp as u64);
     console::write(Stream::Stderr, b"\n");
     crate::exit(exit_status::FAULT)
+}
+
+/// The name of an exception the firmware can meet.
+fn cause_name(mcause: usize) -> Option<&'static [u8]> {
+    Some(match mcause {
+        1 => b"instruction access fault",
+        2 => b"illegal instruction",
+        4 => b"misaligned load",
+        5 => b"load access fault",
+        6 => b"misaligned store",
+        7 => b"store access fault",
+        13 => b"load page fault",
+        15 => b"store page fault",
+        _ => return None,
+    })
 }

@@ -159,3 +159,42 @@ pub fn find(name: &str) -> Result<Board> {
     let names: Vec<&str> = boards.iter().map(|b| b.name.as_str()).collect();
     bail!("unknown board `{name}`; boards: {}", names.join(", "))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The board's default follows `bounds-checks`; asking a board without
+    /// an MMU mapping (no `bounds-checks = "guard"`) for guard regions is
+    /// refused before compiling, and explicit checks work everywhere.
+    #[test]
+    fn guard_regions_need_the_board_s_mmu() {
+        let board = find("qemu-virt-riscv64").expect("the riscv64 board");
+        let default = crate::CodegenOptions::default();
+        let chosen = board.codegen(&default).expect("the board's default");
+        assert_eq!(chosen.guard_regions, Some(true));
+
+        let mut no_mmu = board.clone();
+        no_mmu.name = "no-mmu".into();
+        no_mmu.bounds_checks = None;
+        let chosen = no_mmu.codegen(&default).expect("the default");
+        assert_eq!(chosen.guard_regions, Some(false));
+        let guard = crate::CodegenOptions {
+            guard_regions: Some(true),
+            ..default.clone()
+        };
+        let err = no_mmu.codegen(&guard).expect_err("refused").to_string();
+        assert_eq!(
+            err,
+            "board `no-mmu` cannot map guard regions (no virtual memory): use --bounds-checks explicit"
+        );
+        let explicit = crate::CodegenOptions {
+            guard_regions: Some(false),
+            ..default
+        };
+        for b in [&board, &no_mmu] {
+            let chosen = b.codegen(&explicit).expect("explicit checks");
+            assert_eq!(chosen.guard_regions, Some(false));
+        }
+    }
+}
