@@ -431,13 +431,15 @@ def print_compile(compile_rows):
 
 # -- CPython compile time per architecture -------------------------------------
 
-# (name, kiln target). The PyPI wasmtime is built for the host
+# (name, kiln target, options). The PyPI wasmtime is built for the host
 # architecture only ("Support for this target is disabled" otherwise), so
 # every architecture's Kiln compile is compared with Wasmtime's x86_64 one.
+# The bare-metal targets compile with guard regions, as their QEMU boards
+# ask in board.toml (a bare `--target` alone would mean explicit checks).
 ARCHES = [
-    ("x86_64", "x86_64-unknown-linux-gnu"),
-    ("aarch64", "aarch64-unknown-none"),
-    ("riscv64", "riscv64gc-unknown-none-elf"),
+    ("x86_64", "x86_64-unknown-linux-gnu", ()),
+    ("aarch64", "aarch64-unknown-none", ("--bounds-checks", "guard")),
+    ("riscv64", "riscv64gc-unknown-none-elf", ("--bounds-checks", "guard")),
 ]
 # Rows with a profile of the benchmark run (`--profile`: the sampled
 # functions optimised, the rest through the fast tier) and with the fast
@@ -461,8 +463,8 @@ def compile_python(runs):
     print("-" * len(head))
     med = lambda xs, key: statistics.median(x[key] for x in xs)
     wasmtime_runs = []
-    for (arch, kiln_target), (variant, extra) in [(a, v) for v in VARIANTS for a in ARCHES]:
-        extra = [a.replace("{profile}", profile) for a in extra]
+    for (arch, kiln_target, board_options), (variant, extra) in [(a, v) for v in VARIANTS for a in ARCHES]:
+        extra = [*board_options, *(a.replace("{profile}", profile) for a in extra)]
         ks = []
         for i in range(runs):
             if arch == "x86_64" and not variant:
