@@ -2,7 +2,7 @@
 # boards/smoke-test.sh: builds each QEMU board and boots it under QEMU with
 # test manifests, without the compiler, to prove boot, console (both streams
 # and stdin), heap, clocks, entropy, exit, the Wasm trap path and the fault
-# path. Prints boot times and sizes.
+# path, and the image seal. Prints boot times and sizes.
 #
 #   boards/smoke-test.sh [BOARD...]     default: all three QEMU boards
 #
@@ -10,8 +10,11 @@
 # (`--profile firmware`, the board.toml rustflags) and with the `selftest`
 # feature; builds a small object with test manifests (`smoke_*_manifest`,
 # linked as `kiln_app_manifest` with --defsym); links with the board's
-# link.ld exactly like `kiln build`; and runs the firmware with board.toml's
-# `run` command, demultiplexing stdout/stderr from the stream switches.
+# link.ld exactly like `kiln build`; seals each firmware as `kiln build` does
+# after linking (seal.py, a copy of `firmware::manifest::seal`, plus one
+# copy with a flipped code bit that the runtime must refuse); and runs the
+# firmware with board.toml's `run` command, demultiplexing stdout/stderr
+# from the stream switches.
 #
 # KILN_SMOKE_RUNTIME=DIR builds against another copy of runtime-nostd.
 # Needs: cargo with the board targets, qemu-system-*, python3 (3.11+).
@@ -61,19 +64,40 @@ const fn s(b: &'static [u8]) -> Str {
 const fn sl<T>(v: &'static [T]) -> Slice<T> {
     Slice { ptr: v.as_ptr(), len: v.len() }
 }
+
+unsafe extern "C" {
+    /// The program entry `export_board!` defines (what `kiln build` names
+    /// for a program without folders).
+    fn kiln_run_program(board: *mut core::ffi::c_void, manifest: &'static AppManifest) -> u32;
+}
+
 const fn manifest(abi_version: u32, modules: Slice<*const ModuleDescriptor>) -> AppManifest {
     AppManifest {
         magic: APP_MAGIC,
         abi_version,
         mode: app_mode::RUN,
         flags: 0,
+        entry: Some(kiln_run_program),
         modules,
         args: Slice::EMPTY,
         env: Slice::EMPTY,
         preopens: Slice::EMPTY,
         script: Slice::EMPTY,
+        deadline_ms: 0,
+        // Left empty as `kiln build` leaves it: seal.py fills it in after linking.
+        seal: ImageSeal::NONE,
     }
 }
+
+// seal.py writes the seal at these offsets (abi.rs pins them too).
+const _: () = assert!(
+    core::mem::offset_of!(AppManifest, seal) == 120
+        && core::mem::offset_of!(ImageSeal, digest) == 0
+        && core::mem::offset_of!(ImageSeal, digest_at) == 32
+        && core::mem::offset_of!(ImageSeal, ranges) == 40
+        && SEAL_RANGES == 6,
+    "the ImageSeal layout changed: update seal.py in boards/smoke-test.sh"
+);
 
 /// No module: `kiln: error: firmware has no module`, status 126.
 #[unsafe(no_mangle)]
@@ -156,6 +180,63 @@ static MODULES: S<[*const ModuleDescriptor; 1]> = S([&MODULE]);
 pub static smoke_trap_manifest: AppManifest = manifest(ABI_VERSION, sl(&MODULES.0));
 EOF
 
+# --- the seal: what `kiln build` writes after linking --------------------------
+# Mirrors compiler/src/firmware/manifest.rs `seal`: the address and length of
+# every allocated PROGBITS section that never changes (not writable, or
+# .rodata*/.data.rel.ro*) and their SHA-256, the digest's own 32 bytes read
+# as zeros, written into the linked manifest's `seal` (abi::ImageSeal).
+cat >"$work/seal.py" <<'EOF'
+"""Seals a linked firmware in place: python3 seal.py ELF [CORRUPT_COPY]."""
+import hashlib, struct, sys
+
+SEAL_OFFSET, DIGEST_AT, RANGES, SEAL_RANGES = 120, 32, 40, 6  # abi::AppManifest.seal, abi::ImageSeal
+SHT_PROGBITS, SHT_SYMTAB, SHF_WRITE, SHF_ALLOC = 1, 2, 1, 2
+
+path = sys.argv[1]
+elf = bytearray(open(path, "rb").read())
+assert elf[:6] == b"\x7fELF\x02\x01", f"{path}: not a 64-bit little-endian ELF file"
+shoff, = struct.unpack_from("<Q", elf, 0x28)
+shentsize, shnum, shstrndx = struct.unpack_from("<HHH", elf, 0x3A)
+headers = [struct.unpack_from("<IIQQQQIIQQ", elf, shoff + i * shentsize) for i in range(shnum)]
+def cstr(table, off):
+    return elf[table + off:elf.index(b"\0", table + off)].decode()
+sections = []  # (address, file offset, size)
+for name_off, kind, flags, addr, offset, size, link, _, _, _ in headers:
+    name = cstr(headers[shstrndx][4], name_off)
+    constant = not flags & SHF_WRITE or name.startswith(".rodata") or name.startswith(".data.rel.ro")
+    if kind == SHT_PROGBITS and flags & SHF_ALLOC and constant and size > 0:
+        sections.append((addr, offset, size))
+assert len(sections) <= SEAL_RANGES, f"{len(sections)} constant sections; the seal has room for {SEAL_RANGES}"
+symbols = {}
+for _, kind, _, _, offset, size, link, _, _, entsize in headers:
+    if kind == SHT_SYMTAB:
+        for at in range(offset, offset + size, entsize):
+            name_off, _, _, shndx, value, _ = struct.unpack_from("<IBBHQQ", elf, at)
+            symbols[cstr(headers[link][4], name_off)] = value
+manifest = symbols.get("kiln_app_manifest")
+assert manifest is not None, f"{path}: no kiln_app_manifest"
+def file_offset(at, length):
+    found = [off + at - addr for addr, off, size in sections if addr <= at and at + length <= addr + size]
+    assert found, f"{path}: {at:#x} is not in a sealed section"
+    return found[0]
+digest_at = manifest + SEAL_OFFSET
+digest_off = file_offset(digest_at, 32)
+struct.pack_into("<Q", elf, digest_off + DIGEST_AT, digest_at)
+for i, (addr, _, size) in enumerate(sections):
+    struct.pack_into("<QQ", elf, digest_off + RANGES + i * 16, addr, size)
+elf[digest_off:digest_off + 32] = bytes(32)
+hash = hashlib.sha256()
+for _, offset, size in sections:
+    hash.update(elf[offset:offset + size])
+elf[digest_off:digest_off + 32] = hash.digest()
+open(path, "wb").write(elf)
+if len(sys.argv) > 2:
+    # A copy with one bit of the module's code (smoke_trap's first
+    # instruction) flipped after sealing: the runtime must refuse it at boot.
+    elf[file_offset(symbols["smoke_trap"], 1)] ^= 0x01
+    open(sys.argv[2], "wb").write(elf)
+EOF
+
 # --- the runner: runs QEMU, demultiplexes the console, checks ------------------
 cat >"$work/run.py" <<'EOF'
 """Runs the smoke scenarios of one board: python3 run.py BOARD_DIR PLAIN_DIR SELFTEST_ELF."""
@@ -232,6 +313,9 @@ if firsts:
 
 r = run(plain("trap"))
 check("wasm-trap", r, 125, r["err"] == b"kiln: trap: unreachable in smoke_trap\n")
+r = run(plain("corrupt"))
+check("corrupt", r, 126, r["err"].startswith(b"kiln: error: firmware image is corrupt: its code and constant data hash to ")
+      and r["err"].endswith(b"... (rebuild it with kiln build)\n"), "(trap firmware, one bit of code flipped after sealing)")
 r = run(plain("badabi"))
 check("bad-abi", r, 126, r["err"].startswith(b"kiln: error: firmware manifest is for runtime ABI 999"))
 
@@ -298,12 +382,15 @@ for b in "${boards[@]}"; do
   echo "  built in $(( ($(date +%s%N) - t0) / 1000000 )) ms"
   out=$work/$b
   mkdir -p "$out"
+  link=("$lld" -flavor gnu --gc-sections -static --no-pie -z noexecstack -T "$dir/link.ld")
   for m in empty trap badabi; do
-    "$lld" -flavor gnu -T "$dir/link.ld" --gc-sections -o "$out/$m.elf" "$obj" \
+    "${link[@]}" -o "$out/$m.elf" "$obj" \
       --defsym=kiln_app_manifest=smoke_${m}_manifest "$root/target/boards/$target/firmware/$lib"
   done
-  "$lld" -flavor gnu -T "$dir/link.ld" --gc-sections -o "$out/selftest.elf" "$obj" \
+  "${link[@]}" -o "$out/selftest.elf" "$obj" \
     --defsym=kiln_app_manifest=smoke_empty_manifest "$root/target/boards-selftest/$target/firmware/$lib"
+  for m in empty badabi selftest; do python3 "$work/seal.py" "$out/$m.elf"; done
+  python3 "$work/seal.py" "$out/trap.elf" "$out/corrupt.elf"
   python3 "$work/run.py" "$dir" "$out" "$out/selftest.elf" || status=1
 done
 [ $status = 0 ] && echo "smoke-test: all passed" || echo "smoke-test: FAILED"
