@@ -105,6 +105,18 @@ impl X64 {
 
     /// The right operand of an integer instruction as a register (r11
     /// for a constant that does not fit an immediate).
+    /// Sets the flags from `lhs - rhs`.
+    fn cmp(&mut self, ty: Ty, lhs: Reg, rhs: Loc) {
+        let (w, a) = (width(ty), gpr(lhs));
+        match rhs {
+            Loc::Imm(bits) if let Some(imm) = imm32(ty, bits) => self.a.alu_ri(Alu::Cmp, w, a, imm),
+            _ => {
+                let b = self.rhs_reg(ty, rhs);
+                self.a.alu_rr(Alu::Cmp, w, a, b);
+            }
+        }
+    }
+
     fn rhs_reg(&mut self, ty: Ty, rhs: Loc) -> Gpr {
         match rhs {
             Loc::Reg(r) => gpr(r),
@@ -446,16 +458,9 @@ impl MacroAssembler for X64 {
     }
 
     fn compare(&mut self, cc: IntCc, ty: Ty, dst: Reg, rhs: Loc) {
-        let (w, d) = (width(ty), gpr(dst));
-        match rhs {
-            Loc::Imm(bits) if let Some(imm) = imm32(ty, bits) => self.a.alu_ri(Alu::Cmp, w, d, imm),
-            _ => {
-                let r = self.rhs_reg(ty, rhs);
-                self.a.alu_rr(Alu::Cmp, w, d, r);
-            }
-        }
-        self.a.setcc(cond(cc), d);
-        self.a.zx8_rr(d, d);
+        self.cmp(ty, dst, rhs);
+        self.a.setcc(cond(cc), gpr(dst));
+        self.a.zx8_rr(gpr(dst), gpr(dst));
     }
 
     fn eqz(&mut self, ty: Ty, r: Reg) {
@@ -927,14 +932,7 @@ impl MacroAssembler for X64 {
     }
 
     fn compare_branch(&mut self, cc: IntCc, ty: Ty, lhs: Reg, rhs: Loc, label: Label) {
-        let (w, a) = (width(ty), gpr(lhs));
-        match rhs {
-            Loc::Imm(bits) if let Some(imm) = imm32(ty, bits) => self.a.alu_ri(Alu::Cmp, w, a, imm),
-            _ => {
-                let b = self.rhs_reg(ty, rhs);
-                self.a.alu_rr(Alu::Cmp, w, a, b);
-            }
-        }
+        self.cmp(ty, lhs, rhs);
         self.a.jcc(cond(cc), label);
     }
 
