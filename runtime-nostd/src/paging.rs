@@ -1,12 +1,12 @@
 //! Guard regions on bare metal: [`VirtualMemory`] for boards whose MMU walks
 //! four levels of 512-entry tables down to 4 KiB pages (aarch64 with the
 //! 4 KiB granule and 48-bit addresses, x86_64 long mode, riscv64 Sv48).
-//! The board maps
-//! its own image one to one and leaves the address space from 512 GiB up
-//! unmapped; each linear memory gets a slot of [`SLOT`] bytes there, and
-//! only the pages it has are mapped, to zeroed frames from the heap. An
-//! access past a memory's length then faults, and the board's exception
-//! handler turns the fault at a trap site into the out-of-bounds trap.
+//! The board maps its own image one to one and leaves the address space
+//! from 512 GiB up unmapped; each linear memory gets a slot of [`SLOT`]
+//! bytes there, and only the pages it has are mapped, to zeroed frames
+//! from the heap. An access past a memory's length then faults, and the
+//! board's exception handler turns the fault at a trap site into the
+//! out-of-bounds trap.
 //!
 //! The board supplies the descriptor format and the TLB maintenance
 //! ([`PageFormat`]); the walk, the slots and the frames are here.
