@@ -4489,6 +4489,33 @@
   (func (export "wide") (param i64) (result i64) (local i64)
     (local.set 1 (i64.add (local.get 0) (i64.const 0x100000000)))
     (i64.or (i64.shl (local.get 1) (i64.const 1)) (local.get 1)))
+  ;; Call arguments moved from the registers that hold them: in swapped
+  ;; order, more than fit in registers, mixed with floats, and one that is
+  ;; the result of the call before.
+  (func $mix (param i32 i64 f64 i32 f32 i64 i32 i32 i32 i32) (result i64)
+    (i64.add
+      (i64.add (i64.extend_i32_u (local.get 0)) (i64.mul (local.get 1) (i64.const 10)))
+      (i64.add
+        (i64.add (i64.trunc_f64_s (local.get 2)) (i64.extend_i32_u (i32.mul (local.get 3) (i32.const 1000))))
+        (i64.add
+          (i64.add (i64.trunc_f32_s (local.get 4)) (i64.mul (local.get 5) (i64.const 100000)))
+          (i64.extend_i32_u (i32.add (i32.add (i32.mul (local.get 6) (i32.const 7)) (i32.mul (local.get 7) (i32.const 11)))
+                                     (i32.add (i32.mul (local.get 8) (i32.const 13)) (i32.mul (local.get 9) (i32.const 17)))))))))
+  (func $sub2 (param i32 i32) (result i32) (i32.sub (local.get 0) (local.get 1)))
+  (func (export "swapped") (param i32 i32) (result i32)
+    (call $sub2 (i32.add (local.get 1) (i32.const 0)) (i32.add (local.get 0) (i32.const 0))))
+  (func (export "many_args") (param i32) (result i64)
+    (call $mix
+      (i32.add (local.get 0) (i32.const 1))
+      (i64.extend_i32_u (i32.add (local.get 0) (i32.const 2)))
+      (f64.convert_i32_u (i32.add (local.get 0) (i32.const 3)))
+      (call $sub2 (local.get 0) (i32.const 1))
+      (f32.convert_i32_u (i32.add (local.get 0) (i32.const 5)))
+      (i64.const 6)
+      (i32.add (local.get 0) (i32.const 7))
+      (call $sub2 (i32.const 100) (local.get 0))
+      (i32.add (local.get 0) (i32.const 9))
+      (i32.add (local.get 0) (i32.const 10))))
   (func (export "store_load") (param i32) (result i32) (local i32)
     (local.set 1 (i32.add (local.get 0) (i32.const 8)))
     (i32.store (local.get 1) (local.get 0))
@@ -4513,4 +4540,6 @@
 (assert_return (invoke "float" (f64.const 1.5)) (f64.const 7.5))
 (assert_return (invoke "wide" (i64.const 1)) (i64.const 0x300000003))
 (assert_return (invoke "store_load" (i32.const 100)) (i32.const 208))
+(assert_return (invoke "swapped" (i32.const 10) (i32.const 3)) (i32.const -7))
+(assert_return (invoke "many_args" (i32.const 3)) (i64.const 603582))
 

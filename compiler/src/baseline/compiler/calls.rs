@@ -43,8 +43,8 @@ impl<M: MacroAssembler> Compiler<'_, '_, M> {
         Ok((params, results))
     }
 
-    /// Puts call arguments (popped after the registers were spilled, so in
-    /// slots or constants) where the calling convention wants them.
+    /// Puts call arguments where the calling convention wants them, in
+    /// order (so no argument may be in a register an earlier one goes to).
     fn pass_arguments(&mut self, args: &[Val]) {
         let types: Vec<Ty> = args.iter().map(|v| v.ty).collect();
         for (v, place) in args.iter().zip(M::arg_places(&types)) {
@@ -56,6 +56,44 @@ impl<M: MacroAssembler> Compiler<'_, '_, M> {
                     self.m.store_argument(v.ty, k, v.loc);
                 }
             }
+        }
+    }
+
+    /// Puts call arguments where the calling convention wants them, moving
+    /// those in registers directly (the rest of the operand stack already
+    /// in its slots). An argument whose register is another argument's
+    /// destination goes through its slot first, so that no move overwrites
+    /// a value still to be read; then all argument registers are free.
+    fn pass_arguments_from_registers(&mut self, mut args: Vec<Val>) {
+        let types: Vec<Ty> = args.iter().map(|v| v.ty).collect();
+        let places = M::arg_places(&types);
+        let (mut dest_gprs, mut dest_fprs) = (0u32, 0u32);
+        for place in &places {
+            match place {
+                ArgPlace::Reg(r) => dest_gprs |= 1 << r.0,
+                ArgPlace::FReg(f) => dest_fprs |= 1 << f.0,
+                ArgPlace::Stack(_) => {}
+            }
+        }
+        let depth = self.stack.len();
+        for (i, (v, place)) in args.iter_mut().zip(&places).enumerate() {
+            let clobbered = match (v.loc, place) {
+                (Loc::Reg(r), ArgPlace::Reg(d)) => dest_gprs & 1 << r.0 != 0 && r != *d,
+                (Loc::Reg(r), _) => dest_gprs & 1 << r.0 != 0,
+                (Loc::FReg(f), ArgPlace::FReg(d)) => dest_fprs & 1 << f.0 != 0 && f != *d,
+                (Loc::FReg(f), _) => dest_fprs & 1 << f.0 != 0,
+                _ => false,
+            };
+            if clobbered {
+                let slot = self.slot(depth + i);
+                self.m.store_slot(v.ty, slot, v.loc);
+                self.free(*v);
+                v.loc = Loc::Slot(slot);
+            }
+        }
+        self.pass_arguments(&args);
+        for v in args {
+            self.free(v);
         }
     }
 
@@ -89,9 +127,9 @@ impl<M: MacroAssembler> Compiler<'_, '_, M> {
             return invalid(format!("function {index} out of range"));
         };
         let (params, results) = self.signature(type_index)?;
-        self.spill_registers();
         let args = self.pop_arguments(params.len())?;
-        self.pass_arguments(&args);
+        self.spill_registers();
+        self.pass_arguments_from_registers(args);
         if module.is_imported_func(index) {
             self.m.call(Callee::Import(index));
         } else {
