@@ -204,8 +204,9 @@ fn trim(dir: &Path, limit: u64, now: SystemTime) {
             continue;
         }
         let name = entry.file_name();
-        if name.to_string_lossy().starts_with('.') {
-            if name.to_string_lossy().ends_with(".tmp") && age(modified) > STALE_TEMPORARY {
+        let name = name.to_string_lossy();
+        if name.starts_with('.') {
+            if name.ends_with(".tmp") && age(modified) > STALE_TEMPORARY {
                 let _ = std::fs::remove_file(entry.path());
             }
             continue;

@@ -179,16 +179,12 @@ impl<M: MacroAssembler> Compiler<'_, '_, M> {
             self.spill_all();
             return Ok(Test::NonZero(self.gpr_of(cond)?));
         };
-        let b = self.pop()?;
+        let (rhs, _) = self.rhs(ty)?;
         let a = self.pop()?;
-        if a.ty != ty || b.ty != ty {
+        if a.ty != ty {
             return invalid("operand type");
         }
         self.spill_all();
-        let rhs = match b.loc {
-            Loc::Imm(_) => b.loc,
-            _ => Loc::Reg(self.gpr_of(b)?),
-        };
         let lhs = self.gpr_of(a)?;
         Ok(Test::Compare { ty, cc, lhs, rhs })
     }

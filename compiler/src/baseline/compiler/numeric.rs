@@ -178,7 +178,7 @@ impl<M: MacroAssembler> Compiler<'_, '_, M> {
 
     /// The right operand of an integer instruction: constants stay
     /// constants (the macro-assembler makes immediates of what fits).
-    fn rhs(&mut self, ty: Ty) -> Step<(Loc, Option<crate::baseline::masm::Reg>)> {
+    pub(super) fn rhs(&mut self, ty: Ty) -> Step<(Loc, Option<crate::baseline::masm::Reg>)> {
         let b = self.pop()?;
         if b.ty != ty {
             return invalid("operand type");

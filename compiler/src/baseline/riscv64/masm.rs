@@ -58,6 +58,36 @@ pub(crate) struct Riscv64 {
     patches: [u32; 3],
 }
 
+/// How RISC-V asks an ordering: `x < y` (`slt`/`sltu`, `blt`/`bltu`) of
+/// the operands in order or swapped, negated for `>=` (`bge`/`bgeu`).
+struct Order {
+    unsigned: bool,
+    swapped: bool,
+    negated: bool,
+}
+
+impl Order {
+    /// `None` for equality, which is asked directly.
+    fn of(cc: IntCc) -> Option<Order> {
+        let (unsigned, swapped, negated) = match cc {
+            IntCc::Eq | IntCc::Ne => return None,
+            IntCc::LtS => (false, false, false),
+            IntCc::LtU => (true, false, false),
+            IntCc::GtS => (false, true, false),
+            IntCc::GtU => (true, true, false),
+            IntCc::LeS => (false, true, true),
+            IntCc::LeU => (true, true, true),
+            IntCc::GeS => (false, false, true),
+            IntCc::GeU => (true, false, true),
+        };
+        Some(Order {
+            unsigned,
+            swapped,
+            negated,
+        })
+    }
+}
+
 fn r(reg: Reg) -> R {
     asm::Reg(reg.0)
 }
@@ -226,33 +256,24 @@ impl Riscv64 {
 
     /// Sets `dst` to 1 if `a cc b` (signed or unsigned), else 0.
     fn set_if(&mut self, cc: IntCc, dst: R, a: R, b: R) {
-        let (lt, swapped, negate) = match cc {
-            IntCc::Eq | IntCc::Ne => {
-                let x = if b == ZERO {
-                    a
-                } else {
-                    self.a.alu(Alu::Xor, Width::W64, dst, a, b);
-                    dst
-                };
-                if cc == IntCc::Eq {
-                    self.a.seqz(dst, x);
-                } else {
-                    self.a.snez(dst, x);
-                }
-                return;
+        let Some(o) = Order::of(cc) else {
+            let x = if b == ZERO {
+                a
+            } else {
+                self.a.alu(Alu::Xor, Width::W64, dst, a, b);
+                dst
+            };
+            if cc == IntCc::Eq {
+                self.a.seqz(dst, x);
+            } else {
+                self.a.snez(dst, x);
             }
-            IntCc::LtS => (Alu::Slt, false, false),
-            IntCc::LtU => (Alu::Sltu, false, false),
-            IntCc::GtS => (Alu::Slt, true, false),
-            IntCc::GtU => (Alu::Sltu, true, false),
-            IntCc::LeS => (Alu::Slt, true, true),
-            IntCc::LeU => (Alu::Sltu, true, true),
-            IntCc::GeS => (Alu::Slt, false, true),
-            IntCc::GeU => (Alu::Sltu, false, true),
+            return;
         };
-        let (x, y) = if swapped { (b, a) } else { (a, b) };
+        let (x, y) = if o.swapped { (b, a) } else { (a, b) };
+        let lt = if o.unsigned { Alu::Sltu } else { Alu::Slt };
         self.a.alu(lt, Width::W64, dst, x, y);
-        if negate {
+        if o.negated {
             self.a.alu_imm(Alu::Xor, Width::W64, dst, dst, 1);
         }
     }
@@ -936,18 +957,18 @@ impl MacroAssembler for Riscv64 {
         let (a, b) = (r(lhs), self.rhs_reg(ty, rhs));
         // i32s are kept sign-extended, so 64-bit comparisons order them
         // right, signed and unsigned.
-        let (cond, x, y) = match cc {
-            IntCc::Eq => (Cond::Eq, a, b),
-            IntCc::Ne => (Cond::Ne, a, b),
-            IntCc::LtS => (Cond::Lt, a, b),
-            IntCc::LtU => (Cond::Ltu, a, b),
-            IntCc::GeS => (Cond::Ge, a, b),
-            IntCc::GeU => (Cond::Geu, a, b),
-            IntCc::GtS => (Cond::Lt, b, a),
-            IntCc::GtU => (Cond::Ltu, b, a),
-            IntCc::LeS => (Cond::Ge, b, a),
-            IntCc::LeU => (Cond::Geu, b, a),
+        let Some(o) = Order::of(cc) else {
+            let cond = if cc == IntCc::Eq { Cond::Eq } else { Cond::Ne };
+            self.a.branch(cond, a, b, label);
+            return;
         };
+        let cond = match (o.unsigned, o.negated) {
+            (false, false) => Cond::Lt,
+            (true, false) => Cond::Ltu,
+            (false, true) => Cond::Ge,
+            (true, true) => Cond::Geu,
+        };
+        let (x, y) = if o.swapped { (b, a) } else { (a, b) };
         self.a.branch(cond, x, y, label);
     }
 
