@@ -162,16 +162,22 @@ def kernel_programs():
 
 # -- Kiln ---------------------------------------------------------------------
 
-def kiln_firmware(p, board="host", kiln=None, disable=None, label="a"):
+def kiln_firmware(p, board="host", kiln=None, disable=None, label="a", isa_flags=None):
     """Builds the firmware for `p` (args and folders built in); None if Kiln
-    refuses the module. `disable`: KILN_DISABLE for this build."""
+    refuses the module. `disable`: KILN_DISABLE for this build; `isa_flags`:
+    `--isa-flag` values (default: --isa-flag's, else the board's)."""
     kiln = kiln or KILN
+    isa_flags = ISA_FLAGS if isa_flags is None else isa_flags
+    if isa_flags:
+        label += "-isa-" + "-".join(isa_flags)
     off = disable if disable is not None else os.environ.get("KILN_DISABLE", "")
     if off:
         label += "-without-" + off.replace(",", "-")
     fw = OUT / f"firmware-{label}" / board / (p.name.replace("/", "-") + ".elf")
     fw.parent.mkdir(parents=True, exist_ok=True)
     cmd = [str(kiln), "build", "--board", board, "--bench", *p.kiln_args, str(p.wasm), "-o", str(fw)]
+    for flag in isa_flags:
+        cmd += ["--isa-flag", flag]
     for host, guest in p.dirs:
         cmd += ["--dir", f"{host}::{guest}"]
     cmd += ["--", *p.argv[1:]]
@@ -260,6 +266,8 @@ def run_native(p):
 
 # --cpu: CPU time of the whole run instead of the region's wall time.
 USE_CPU = False
+# --isa-flag: the ISA flags Kiln's firmware is built with (empty: the board's).
+ISA_FLAGS = []
 
 
 def timed(result):
@@ -304,12 +312,13 @@ def short(k, w):
 
 
 def runtime_table(programs, runs, ab=None):
-    """`ab`: (kiln binary, KILN_DISABLE) of a second Kiln build measured alongside."""
+    """`ab`: (kiln binary, KILN_DISABLE, ISA flags) of a second Kiln build
+    measured alongside."""
     rows = []
     compile_rows = []
     for p in programs:
         fw, why = kiln_firmware(p)
-        fw_b = kiln_firmware(p, kiln=ab[0], disable=ab[1], label="b")[0] if ab else None
+        fw_b = kiln_firmware(p, kiln=ab[0], disable=ab[1], label="b", isa_flags=ab[2])[0] if ab else None
         cwasm, wt_compile = wasmtime_compile(p)
         kc = kiln_compile(p.wasm, extra=p.kiln_args) if fw else None
         compile_rows.append((p, kc, wt_compile))
@@ -550,6 +559,10 @@ def main():
     ap.add_argument("--ab", metavar="KILN_B", help="also measure this kiln binary, alternating (A/B)")
     ap.add_argument("--ab-disable", metavar="NAMES",
                     help="also measure Kiln with KILN_DISABLE=NAMES (e.g. inline,known), alternating")
+    ap.add_argument("--isa-flag", action="append", default=[], metavar="FLAG",
+                    help="build Kiln's firmware with this --isa-flag (repeatable; default: the board's)")
+    ap.add_argument("--ab-isa-flag", action="append", default=None, metavar="FLAG",
+                    help="also measure Kiln built with this --isa-flag (e.g. baseline), alternating")
     ap.add_argument("--cpu", action="store_true",
                     help="time the CPU seconds of whole runs instead (steadier on a busy machine)")
     ap.add_argument("--compile-python", action="store_true", help="CPython compile time per architecture")
@@ -558,8 +571,9 @@ def main():
     ap.add_argument("--save", help="write the QEMU counts as JSON here")
     ap.add_argument("--baseline", help="QEMU counts saved earlier, to compare with")
     args = ap.parse_args()
-    global USE_CPU
+    global USE_CPU, ISA_FLAGS
     USE_CPU = args.cpu
+    ISA_FLAGS = args.isa_flag
 
     if not args.no_build and not args.kiln:
         subprocess.run(["cargo", "build", "--release", "-q", "-p", "kiln-compiler"], cwd=ROOT, check=True)
@@ -593,8 +607,8 @@ def run(args):
             Path(args.save).write_text(json.dumps(results, indent=1))
         return
     ab = None
-    if args.ab or args.ab_disable:
-        ab = (KILN_B if args.ab else KILN, args.ab_disable)
+    if args.ab or args.ab_disable or args.ab_isa_flag:
+        ab = (KILN_B if args.ab else KILN, args.ab_disable, args.ab_isa_flag)
     rows, compile_rows = runtime_table(programs, args.runs, ab=ab)
     print_runtime(rows, args.runs)
     print_compile(compile_rows)

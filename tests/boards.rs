@@ -1,8 +1,9 @@
 //! The bare-metal boards under QEMU: a program runs with its output on the
 //! right streams and its exit status, every trap kind is caught by the
 //! board's exception vectors and reported, memory limits hold, stdin ends,
-//! `memory.copy` and `memory.fill` agree with byte loops, and `kiln build`
-//! makes ELF and raw images.
+//! `memory.copy` and `memory.fill` agree with byte loops, code for a CPU
+//! feature the CPU lacks is refused, and `kiln build` makes ELF and raw
+//! images.
 
 use kiln_tests::{QEMU_BOARDS, kiln, output, root, scratch, stderr, stdout, write};
 
@@ -190,6 +191,26 @@ fn bounds_checks_follow_the_board_or_the_flag() {
     }
     // A board without an MMU refuses guard regions before compiling: the
     // unit test `board::tests::guard_regions_need_the_board_s_mmu`.
+}
+
+/// Code compiled for a CPU feature the board's CPU lacks is refused at
+/// instantiation with one line naming it, not run into an invalid
+/// instruction (QEMU's TCG has no AVX-512).
+#[test]
+fn code_for_a_cpu_feature_the_cpu_lacks_is_refused() {
+    let hello = root().join("examples/hello.wat");
+    let (status, out, err) = run(
+        "qemu-x86_64",
+        &["--isa-flag", "has_avx512f", hello.to_str().unwrap()],
+    );
+    assert_eq!((status, out.as_str()), (126, ""), "{err}");
+    assert!(
+        err.starts_with(
+            "kiln: error: module was compiled for CPU feature `has_avx512f`, which this CPU lacks"
+        ) && err.ends_with(")\n")
+            && err.lines().count() == 1,
+        "{err}"
+    );
 }
 
 #[test]

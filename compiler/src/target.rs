@@ -30,7 +30,9 @@ pub struct CodegenOptions {
     pub opt_level: String,
     /// Run Cranelift's IR verifier on every function (slow; for debugging).
     pub verify: bool,
-    /// Extra ISA flags (`name` or `name=value`), e.g. `has_avx`.
+    /// Extra ISA flags (`name` or `name=value`), e.g. `has_avx`; `native`
+    /// stands for this machine's CPU, `baseline` for none (see
+    /// [`resolve_isa_flags`]).
     pub isa_flags: Vec<String>,
     /// Kiln optimisations left out, from `KILN_DISABLE` (comma-separated
     /// names from [`OPTIMIZATIONS`]), to measure what each one gives.
@@ -109,6 +111,8 @@ pub struct Target {
     pub fast_isa: Arc<dyn isa::TargetIsa>,
     pub bounds_checks: BoundsChecks,
     pub options: CodegenOptions,
+    /// The ISA flags beyond Kiln's baseline, `native` resolved.
+    pub isa_flags: Vec<String>,
 }
 
 impl Target {
@@ -149,10 +153,12 @@ impl Target {
         let triple = Triple::from_str(cranelift_name)
             .map_err(|e| anyhow::anyhow!("bad target triple `{name}`: {e}"))?;
 
-        let fast_isa: Arc<dyn isa::TargetIsa> = build_isa(&triple, name, options, "none", true)?;
+        let isa_flags = resolve_isa_flags(&options.isa_flags, &triple.architecture)?;
+        let build = |level, fast| build_isa(&triple, name, options, &isa_flags, level, fast);
+        let fast_isa: Arc<dyn isa::TargetIsa> = build("none", true)?;
         let isa = match options.opt_level.as_str() {
             "none" => fast_isa.clone(),
-            level => build_isa(&triple, name, options, level, false)?,
+            level => build(level, false)?,
         };
         Ok(Target {
             name: name.to_string(),
@@ -164,7 +170,18 @@ impl Target {
                 (true, None) => bounds_checks(&triple),
             },
             options: options.clone(),
+            isa_flags,
         })
+    }
+
+    /// The descriptor flags naming the CPU features the code may use beyond
+    /// the baseline, for the runtime to check (`abi::CPU_FEATURE_FLAGS`).
+    pub fn cpu_feature_flags(&self) -> u32 {
+        kiln_runtime::abi::CPU_FEATURE_FLAGS
+            .iter()
+            .filter(|(name, _)| self.isa_flags.iter().any(|f| f == name))
+            .map(|(_, bit)| bit)
+            .sum()
     }
 
     pub fn pointer_bytes(&self) -> u8 {
@@ -191,6 +208,7 @@ fn build_isa(
     triple: &Triple,
     name: &str,
     options: &CodegenOptions,
+    isa_flags: &[String],
     opt_level: &str,
     fast_regalloc: bool,
 ) -> Result<OwnedTargetIsa> {
@@ -228,7 +246,7 @@ fn build_isa(
             .enable(flag)
             .with_context(|| format!("enabling ISA flag {flag} for {name}"))?;
     }
-    for flag in &options.isa_flags {
+    for flag in isa_flags {
         let result = match flag.split_once('=') {
             Some((k, v)) => builder.set(k, v),
             None => builder.enable(flag),
@@ -239,6 +257,73 @@ fn build_isa(
         .finish(shared)
         .with_context(|| format!("configuring Cranelift for {name}"))?;
     Ok(isa)
+}
+
+/// The ISA flags `flags` stand for on a target of architecture `arch`:
+/// `native` becomes the features of the CPU this compiler runs on that
+/// Cranelift can use (on an x86_64 host: AVX, AVX2, FMA, BMI1/2, LZCNT,
+/// AVX-512, as Wasmtime's default does; on other hosts none, since std
+/// cannot detect riscv64's bit-manipulation extensions and Cranelift uses
+/// aarch64's only for atomics), which needs a target of this machine's
+/// architecture; `baseline` stands for nothing beyond Kiln's baseline.
+pub fn resolve_isa_flags(flags: &[String], arch: &Architecture) -> Result<Vec<String>> {
+    let mut resolved: Vec<String> = Vec::new();
+    for flag in flags {
+        let named: Vec<&str> = match flag.as_str() {
+            "baseline" => Vec::new(),
+            "native" => {
+                let host = Triple::host().architecture;
+                if host != *arch {
+                    bail!(
+                        "ISA flag `native` names this machine's CPU ({host}), but the target is {arch}"
+                    );
+                }
+                native_isa_flags()
+            }
+            other => vec![other],
+        };
+        for name in named {
+            if !resolved.iter().any(|r| r == name) {
+                resolved.push(name.to_string());
+            }
+        }
+    }
+    Ok(resolved)
+}
+
+/// The features of this machine's CPU, as Cranelift flags, that Kiln's
+/// baseline does not already assume.
+fn native_isa_flags() -> Vec<&'static str> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        [
+            ("has_avx", std::is_x86_feature_detected!("avx")),
+            ("has_avx2", std::is_x86_feature_detected!("avx2")),
+            ("has_fma", std::is_x86_feature_detected!("fma")),
+            ("has_bmi1", std::is_x86_feature_detected!("bmi1")),
+            ("has_bmi2", std::is_x86_feature_detected!("bmi2")),
+            ("has_lzcnt", std::is_x86_feature_detected!("lzcnt")),
+            ("has_avx512f", std::is_x86_feature_detected!("avx512f")),
+            ("has_avx512vl", std::is_x86_feature_detected!("avx512vl")),
+            ("has_avx512dq", std::is_x86_feature_detected!("avx512dq")),
+            (
+                "has_avx512bitalg",
+                std::is_x86_feature_detected!("avx512bitalg"),
+            ),
+            (
+                "has_avx512vbmi",
+                std::is_x86_feature_detected!("avx512vbmi"),
+            ),
+        ]
+        .into_iter()
+        .filter(|(_, present)| *present)
+        .map(|(name, _)| name)
+        .collect()
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        Vec::new()
+    }
 }
 
 /// Linux targets (the host board, a process) can reserve address space for
@@ -296,5 +381,34 @@ mod tests {
             "{err}"
         );
         assert!(err.contains("riscv64gc-unknown-none-elf"), "{err}");
+    }
+
+    /// `native` resolves to this machine's features (and is refused for a
+    /// foreign architecture); the descriptor names the checked ones.
+    #[test]
+    fn native_isa_flags_are_this_machine_s() {
+        let native = CodegenOptions {
+            isa_flags: vec!["native".into(), "baseline".into()],
+            ..CodegenOptions::default()
+        };
+        let t = Target::new(Target::host_name(), &native).expect("host target");
+        assert_eq!(t.isa_flags, native_isa_flags());
+        for (name, bit) in kiln_runtime::abi::CPU_FEATURE_FLAGS {
+            let named = t.isa_flags.iter().any(|f| f == name);
+            assert_eq!(t.cpu_feature_flags() & bit != 0, named, "{name}");
+        }
+        let foreign = if cfg!(target_arch = "aarch64") {
+            "riscv64gc-unknown-none-elf"
+        } else {
+            "aarch64-unknown-none"
+        };
+        let err = Target::new(foreign, &native)
+            .err()
+            .expect("refused")
+            .to_string();
+        assert!(
+            err.starts_with("ISA flag `native` names this machine's CPU"),
+            "{err}"
+        );
     }
 }

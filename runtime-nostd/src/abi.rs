@@ -418,6 +418,27 @@ pub const NO_START: u32 = u32::MAX;
 /// Descriptor flag: the code checks memory bounds explicitly (no guard region needed).
 pub const FLAG_EXPLICIT_BOUNDS_CHECKS: u32 = 1 << 0;
 
+/// Descriptor flags from bit 8 up: x86_64 features the code was compiled to
+/// use beyond Kiln's baseline (x86-64-v2), by Cranelift flag name. The
+/// runtime refuses a module whose features this CPU lacks (`cpu`), so a
+/// firmware built with `--isa-flag native` and copied to an older machine
+/// says so instead of dying of an invalid instruction. Other architectures'
+/// extra features are the board's to declare (`isa-flags` in its
+/// board.toml) and are not checked.
+pub const CPU_FEATURE_FLAGS: &[(&str, u32)] = &[
+    ("has_avx", 1 << 8),
+    ("has_avx2", 1 << 9),
+    ("has_fma", 1 << 10),
+    ("has_bmi1", 1 << 11),
+    ("has_bmi2", 1 << 12),
+    ("has_lzcnt", 1 << 13),
+    ("has_avx512f", 1 << 14),
+    ("has_avx512vl", 1 << 15),
+    ("has_avx512dq", 1 << 16),
+    ("has_avx512bitalg", 1 << 17),
+    ("has_avx512vbmi", 1 << 18),
+];
+
 /// Everything the runtime needs to instantiate one compiled module.
 #[repr(C)]
 pub struct ModuleDescriptor {

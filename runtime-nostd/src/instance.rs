@@ -57,6 +57,8 @@ pub enum InstantiateError {
     },
     /// The board cannot hold the module's memory or tables.
     OutOfMemory { what: &'static str, bytes: u64 },
+    /// The code uses a CPU feature (Cranelift's name) this CPU lacks.
+    CpuFeature { name: &'static str },
     /// A segment initialiser or the start function trapped.
     Trap(Trap),
 }
@@ -97,6 +99,11 @@ impl InstantiateError {
                     .text(" (")
                     .dec(*bytes)
                     .text(" bytes)");
+            }
+            InstantiateError::CpuFeature { name } => {
+                out.text("module was compiled for CPU feature `")
+                    .text(name)
+                    .text("`, which this CPU lacks (or the system does not enable); recompile it for this machine (`--isa-flag native`) or without the feature (`--isa-flag baseline`)");
             }
             InstantiateError::Trap(trap) => {
                 out.text(trap.kind.message());
@@ -248,6 +255,9 @@ impl Instance {
         // SAFETY (all `as_slice`/`as_bytes` below): the descriptor is static
         // data emitted by the compiler for this ABI version.
         let d = unsafe { Descriptor::of(module) };
+        if let Some(name) = crate::cpu::missing(module.flags) {
+            return Err(InstantiateError::CpuFeature { name });
+        }
         // Code compiled for guard regions needs memories in reservations,
         // which only boards with virtual memory give (see `memory`).
         if module.flags & abi::FLAG_EXPLICIT_BOUNDS_CHECKS == 0

@@ -3,7 +3,8 @@
 //!
 //! - [`abi`]: the contract with compiled code (descriptor, vmctx, trap codes).
 //! - [`board`]: the services a board provides; [`heap`]: its allocator;
-//!   [`paging`]: guard regions for boards with a 4-level MMU.
+//!   [`paging`]: guard regions for boards with a 4-level MMU; [`cpu`]: the
+//!   CPU features compiled code may need.
 //! - [`instance`]: instantiation, memories, tables, globals, builtins.
 //! - [`trap`]: fault-to-trap mapping and the resume after a trap (and the
 //!   watchdog's interrupt); [`integrity`]: the image seal checked at boot.
@@ -22,6 +23,7 @@ mod arch;
 pub mod board;
 mod builtins;
 pub mod console;
+pub mod cpu;
 pub mod fs;
 mod global;
 pub mod heap;

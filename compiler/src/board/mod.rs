@@ -57,6 +57,11 @@ pub struct Board {
     /// its MMU (code then has no bounds checks), else explicit checks.
     #[serde(default)]
     pub bounds_checks: Option<String>,
+    /// ISA flags for the board's CPU beyond Kiln's baseline for its
+    /// architecture (Cranelift names, `native` for the machine compiling:
+    /// the host board's); `--isa-flag` replaces them.
+    #[serde(default)]
+    pub isa_flags: Vec<String>,
     /// The board's folder (filled in when loaded).
     #[serde(skip)]
     pub dir: PathBuf,
@@ -73,10 +78,14 @@ impl Board {
     }
 
     /// Code generation options for this board: `options`, with the board's
-    /// bounds-check mode unless the user chose one. Guard regions on a
-    /// board that cannot map them are refused here, before compiling.
+    /// bounds-check mode and ISA flags unless the user chose them. Guard
+    /// regions on a board that cannot map them are refused here, before
+    /// compiling.
     pub fn codegen(&self, options: &crate::CodegenOptions) -> Result<crate::CodegenOptions> {
         let mut options = options.clone();
+        if options.isa_flags.is_empty() {
+            options.isa_flags = self.isa_flags.clone();
+        }
         let has_guard_regions = self.bounds_checks.as_deref() == Some("guard");
         match options.guard_regions {
             None => options.guard_regions = Some(has_guard_regions),
@@ -196,5 +205,25 @@ mod tests {
             let chosen = b.codegen(&explicit).expect("explicit checks");
             assert_eq!(chosen.guard_regions, Some(false));
         }
+    }
+
+    /// A board's ISA flags apply unless the user names some; `baseline`
+    /// names none.
+    #[test]
+    fn the_user_s_isa_flags_replace_the_board_s() {
+        let board = find("qemu-virt-riscv64").expect("the riscv64 board");
+        assert!(board.isa_flags.iter().any(|f| f == "has_zba"));
+        let default = crate::CodegenOptions::default();
+        assert_eq!(
+            board.codegen(&default).expect("default").isa_flags,
+            board.isa_flags
+        );
+        let baseline = crate::CodegenOptions {
+            isa_flags: vec!["baseline".into()],
+            ..default
+        };
+        let chosen = board.codegen(&baseline).expect("baseline");
+        let target = crate::target::Target::new(&board.compile_target, &chosen).expect("target");
+        assert!(target.isa_flags.is_empty(), "{:?}", target.isa_flags);
     }
 }

@@ -60,7 +60,10 @@ pub struct CodegenArgs {
     /// Run Cranelift's IR verifier on every function (slow).
     #[arg(long)]
     verify: bool,
-    /// Extra ISA flag for Cranelift, e.g. `has_avx` or `has_zbb` (repeatable).
+    /// ISA flag for Cranelift beyond Kiln's baseline, e.g. `has_avx2` or
+    /// `has_zbb` (repeatable); `native`: this machine's CPU features,
+    /// `baseline`: none. Replaces the board's `isa-flags` (the host board's
+    /// are `native`).
     #[arg(long = "isa-flag", value_name = "FLAG")]
     isa_flags: Vec<String>,
     /// Memory bounds checks: `explicit` (any core) or `guard` (no checks:

@@ -36,6 +36,9 @@ pub struct Inputs<'a> {
     /// The code checks memory bounds itself; without it, the code relies on
     /// a guard region and the runtime refuses it on boards without one.
     pub explicit_bounds_checks: bool,
+    /// The CPU features beyond the baseline the code may use (descriptor
+    /// flag bits, `abi::CPU_FEATURE_FLAGS`).
+    pub cpu_feature_flags: u32,
 }
 
 /// Lays out the descriptor; offset 0 of the blob is the `ModuleDescriptor`.
@@ -52,7 +55,7 @@ pub fn build(inputs: &Inputs<'_>) -> Blob {
         abi::FLAG_EXPLICIT_BOUNDS_CHECKS
     } else {
         0
-    };
+    } | inputs.cpu_feature_flags;
     b.u32(d + offset_of!(ModuleDescriptor, flags), flags);
     b.put(
         d + offset_of!(ModuleDescriptor, wasm_sha256),

@@ -237,6 +237,7 @@ pub fn emit_object(
         funcs: &funcs,
         trampolines: &trampolines,
         explicit_bounds_checks: target.bounds_checks == crate::target::BoundsChecks::Explicit,
+        cpu_feature_flags: target.cpu_feature_flags(),
     });
     blob.define(&mut object, name)?;
     timer.lap("trampolines+descriptor");

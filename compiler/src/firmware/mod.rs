@@ -24,11 +24,14 @@ pub fn compile_cached(
     codegen: &CodegenOptions,
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<PathBuf> {
+    // `native` in the ISA flags stands for this machine's CPU: the key names
+    // the features it resolved to.
+    let isa_flags = Target::new(target, codegen)?.isa_flags;
     let key = cache::Key::new("object")
         .part(wasm)
         .part(target)
         .part(name)
-        .part(format!("{codegen:?}"));
+        .part(format!("{codegen:?} {isa_flags:?}"));
     cache::get_or_make(key, "o", |path| {
         let options = CompileOptions {
             target: target.to_string(),

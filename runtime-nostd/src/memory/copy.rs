@@ -401,31 +401,10 @@ mod x86 {
     pub(crate) fn avx2() -> bool {
         let mut level = VECTOR_LEVEL.load(Ordering::Relaxed);
         if level == 0 {
-            level = if avx2_usable() { 2 } else { 1 };
+            level = if crate::cpu::has("has_avx2") { 2 } else { 1 };
             VECTOR_LEVEL.store(level, Ordering::Relaxed);
         }
         level == 2
-    }
-
-    /// Whether the CPU has AVX2 and the system saves the upper halves of the
-    /// vector registers (CR4.OSXSAVE with XCR0's SSE and AVX state bits):
-    /// bare-metal boards that do not turn AVX state on get the SSE2 copy.
-    pub(super) fn avx2_usable() -> bool {
-        use core::arch::x86_64::__cpuid;
-        let leaf1 = __cpuid(1);
-        let osxsave = leaf1.ecx & (1 << 27) != 0;
-        let avx = leaf1.ecx & (1 << 28) != 0;
-        if !(osxsave && avx) || __cpuid(0).eax < 7 {
-            return false;
-        }
-        let xcr0: u32;
-        // SAFETY: XGETBV exists when CPUID reports OSXSAVE; it reads XCR0.
-        unsafe {
-            core::arch::asm!("xgetbv", in("ecx") 0, out("eax") xcr0, out("edx") _,
-                options(nomem, nostack, preserves_flags));
-        }
-        let avx2 = __cpuid(7).ebx & (1 << 5) != 0;
-        xcr0 & 0b110 == 0b110 && avx2
     }
 }
 
@@ -468,7 +447,7 @@ mod tests {
     #[cfg(target_arch = "x86_64")]
     #[test]
     fn avx2_copy_matches_a_byte_copy() {
-        if !super::x86::avx2_usable() {
+        if !crate::cpu::has("has_avx2") {
             eprintln!("this CPU has no usable AVX2: the AVX2 copy is not exercised here");
             return;
         }
