@@ -292,36 +292,16 @@ pub fn resolve_isa_flags(flags: &[String], arch: &Architecture) -> Result<Vec<St
 }
 
 /// The features of this machine's CPU, as Cranelift flags, that Kiln's
-/// baseline does not already assume.
+/// baseline does not already assume: the runtime's own detection, so that
+/// what is compiled here is what the runtime accepts here.
 fn native_isa_flags() -> Vec<&'static str> {
-    #[cfg(target_arch = "x86_64")]
-    {
-        [
-            ("has_avx", std::is_x86_feature_detected!("avx")),
-            ("has_avx2", std::is_x86_feature_detected!("avx2")),
-            ("has_fma", std::is_x86_feature_detected!("fma")),
-            ("has_bmi1", std::is_x86_feature_detected!("bmi1")),
-            ("has_bmi2", std::is_x86_feature_detected!("bmi2")),
-            ("has_lzcnt", std::is_x86_feature_detected!("lzcnt")),
-            ("has_avx512f", std::is_x86_feature_detected!("avx512f")),
-            ("has_avx512vl", std::is_x86_feature_detected!("avx512vl")),
-            ("has_avx512dq", std::is_x86_feature_detected!("avx512dq")),
-            (
-                "has_avx512bitalg",
-                std::is_x86_feature_detected!("avx512bitalg"),
-            ),
-            (
-                "has_avx512vbmi",
-                std::is_x86_feature_detected!("avx512vbmi"),
-            ),
-        ]
-        .into_iter()
-        .filter(|(_, present)| *present)
-        .map(|(name, _)| name)
-        .collect()
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
+    if cfg!(target_arch = "x86_64") {
+        kiln_runtime::abi::CPU_FEATURE_FLAGS
+            .iter()
+            .map(|(name, _)| *name)
+            .filter(|name| kiln_runtime::cpu::has(name))
+            .collect()
+    } else {
         Vec::new()
     }
 }
