@@ -615,6 +615,19 @@ fn bad_command_lines_get_one_line() {
             ],
             "no_such_flag",
         ),
+        (
+            vec![
+                "compile",
+                ok,
+                "--target",
+                "riscv64gc-unknown-none-elf",
+                "--isa-flag",
+                "native",
+                "-o",
+                "/dev/null",
+            ],
+            "ISA flag `native` names this machine's CPU",
+        ),
     ] {
         let o = kiln_limited(&args);
         assert_one_line(&format!("{args:?}"), &o, Some(1), e, needle);
@@ -638,7 +651,7 @@ fn bad_command_lines_get_one_line() {
         assert!(!o.stderr.contains("panicked"), "{args:?}: {}", o.stderr);
         cases += 1;
     }
-    assert_eq!(cases, 29);
+    assert_eq!(cases, 30);
 }
 
 /// Outputs that cannot be written: one line, and nothing left behind.
