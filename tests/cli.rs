@@ -1,7 +1,7 @@
 //! The `kiln` command line: compiling for every target, running on the host
-//! board, exit statuses, traps, the cache, and every kind of bad input
-//! getting one clear line and a non-zero exit (never a panic, never a
-//! partial output file).
+//! board (with its ISA flags replaced too), exit statuses, traps, the
+//! cache, and every kind of bad input getting one clear line and a
+//! non-zero exit (never a panic, never a partial output file).
 
 use kiln_tests::{kiln, output, root, scratch, stderr, stdout, write};
 use std::path::Path;
@@ -94,6 +94,19 @@ fn runs_the_examples() {
         "{out}"
     );
     assert!(out.contains("WHO = tests\n"), "{out}");
+}
+
+/// The host board's ISA flags can be replaced: everything this CPU has
+/// (`native`, AVX-512 included where present) and nothing beyond x86-64-v2
+/// (`baseline`) both compile and run here.
+#[test]
+fn isa_flags_native_and_baseline_run_here() {
+    let c = root().join("examples/c/hello.wasm");
+    for flags in ["native", "baseline"] {
+        let (status, out, err) = kiln_run(&["run", "--isa-flag", flags, c.to_str().unwrap()]);
+        assert_eq!(status, 0, "{flags}: {err}");
+        assert!(out.contains("argv[0] = hello.wasm\n"), "{flags}: {out}");
+    }
 }
 
 #[test]

@@ -58,8 +58,8 @@ pub struct Board {
     #[serde(default)]
     pub bounds_checks: Option<String>,
     /// ISA flags for the board's CPU beyond Kiln's baseline for its
-    /// architecture (Cranelift names, `native` for the machine compiling:
-    /// the host board's); `--isa-flag` replaces them.
+    /// architecture (Cranelift names, or `native` for everything the machine
+    /// compiling has); `--isa-flag` replaces them.
     #[serde(default)]
     pub isa_flags: Vec<String>,
     /// The board's folder (filled in when loaded).

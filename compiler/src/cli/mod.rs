@@ -62,8 +62,7 @@ pub struct CodegenArgs {
     verify: bool,
     /// ISA flag for Cranelift beyond Kiln's baseline, e.g. `has_avx2` or
     /// `has_zbb` (repeatable); `native`: this machine's CPU features,
-    /// `baseline`: none. Replaces the board's `isa-flags` (the host board's
-    /// are `native`).
+    /// `baseline`: none. Replaces the board's `isa-flags`.
     #[arg(long = "isa-flag", value_name = "FLAG")]
     isa_flags: Vec<String>,
     /// Memory bounds checks: `explicit` (any core) or `guard` (no checks:
