@@ -293,7 +293,9 @@ pub(crate) trait MacroAssembler {
     const INT_ARGS: &'static [Reg];
     const FLOAT_ARGS: &'static [FReg];
 
-    fn new(capacity: usize) -> Self;
+    /// `isa_flags`: the target's extensions beyond the baseline (Cranelift
+    /// names), for the backends that use some.
+    fn new(capacity: usize, isa_flags: &[String]) -> Self;
     /// The code; `Err` names why the function cannot be assembled (a
     /// branch beyond the architecture's reach, say), and the compiler
     /// leaves it to Cranelift.

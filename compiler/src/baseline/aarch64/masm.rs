@@ -362,7 +362,7 @@ impl MacroAssembler for Aarch64 {
         FReg(7),
     ];
 
-    fn new(capacity: usize) -> Aarch64 {
+    fn new(capacity: usize, _isa_flags: &[String]) -> Aarch64 {
         Aarch64 {
             a: Assembler::with_capacity(capacity),
             patches: [0; 6],

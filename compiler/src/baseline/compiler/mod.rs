@@ -120,7 +120,7 @@ pub(super) fn compile<M: MacroAssembler>(
     let range = body.range();
     let mut c = Compiler {
         env,
-        m: M::new((range.end - range.start) as usize * 4 + 64),
+        m: M::new((range.end - range.start) as usize * 4 + 64, env.isa_flags),
         stack: Vec::new(),
         control: Vec::new(),
         locals: Vec::new(),

@@ -278,6 +278,8 @@ pub struct Assembler {
     labels: Vec<LabelState>,
     /// A label use did not reach its target (see [`Assembler::finish`]).
     out_of_range: bool,
+    /// The core has Zba: `zext.w` is one `add.uw`.
+    pub zba: bool,
 }
 
 // Major opcodes.
@@ -490,6 +492,7 @@ impl Assembler {
             code: Vec::with_capacity(bytes),
             labels: Vec::new(),
             out_of_range: false,
+            zba: false,
         }
     }
 
@@ -664,10 +667,21 @@ impl Assembler {
         self.alu_imm(Alu::Add, Width::W32, rd, rs, 0);
     }
 
-    /// `zext.w rd, rs` without Zba: `slli rd, rs, 32` + `srli rd, rd, 32`.
+    /// `zext.w rd, rs`: with Zba `add.uw rd, rs, zero`, without
+    /// `slli rd, rs, 32` + `srli rd, rd, 32`.
     pub fn zext_w(&mut self, rd: Reg, rs: Reg) {
-        self.alu_imm(Alu::Sll, Width::W64, rd, rs, 32);
-        self.alu_imm(Alu::Srl, Width::W64, rd, rd, 32);
+        if self.zba {
+            self.add_uw(rd, rs, Reg::ZERO);
+        } else {
+            self.alu_imm(Alu::Sll, Width::W64, rd, rs, 32);
+            self.alu_imm(Alu::Srl, Width::W64, rd, rd, 32);
+        }
+    }
+
+    /// `add.uw rd, rs1, rs2` (Zba): `rd = zext(rs1[31:0]) + rs2`.
+    pub fn add_uw(&mut self, rd: Reg, rs1: Reg, rs2: Reg) {
+        debug_assert!(self.zba, "add.uw needs Zba");
+        self.emit(r_type(OP_32, 0, 0b000_0100, rd.0, rs1.0, rs2.0));
     }
 
     /// `seqz rd, rs` (`sltiu rd, rs, 1`).
@@ -1414,6 +1428,22 @@ mod tests {
             (
                 bytes(|a| a.zext_w(Reg::A0, Reg::A1)),
                 &[0x13, 0x95, 0x05, 0x02, 0x13, 0x55, 0x05, 0x02],
+            ),
+            // zext.w a0, a1 (Zba: add.uw a0, a1, zero)
+            (
+                bytes(|a| {
+                    a.zba = true;
+                    a.zext_w(Reg::A0, Reg::A1)
+                }),
+                &[0x3B, 0x85, 0x05, 0x08],
+            ),
+            // add.uw t6, t4, s1
+            (
+                bytes(|a| {
+                    a.zba = true;
+                    a.add_uw(Reg::T6, Reg::T4, Reg::S1)
+                }),
+                &[0xBB, 0x8F, 0x9E, 0x08],
             ),
             // seqz t2, a0
             (

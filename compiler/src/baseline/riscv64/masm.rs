@@ -209,6 +209,19 @@ impl Riscv64 {
     /// register (t6) and a 12-bit offset; with explicit checks, after
     /// comparing the access's end with the memory's length.
     fn heap_address(&mut self, heap: &Heap, index: Loc, offset: u64, size: u32) -> (R, i32) {
+        if heap.checks == BoundsChecks::Guard && self.a.zba && !matches!(index, Loc::Imm(_)) {
+            // Zba: the zero extension and the add in one `add.uw`, which
+            // reads only the index's low 32 bits.
+            let index = match index {
+                Loc::Reg(v) => r(v),
+                other => {
+                    self.load(Ty::I32, Reg(T4.0), other);
+                    T4
+                }
+            };
+            self.a.add_uw(T6, index, MEMORY_BASE);
+            return self.plus_offset(offset);
+        }
         self.index_to_t4(index);
         if let (BoundsChecks::Explicit, Some(oob)) = (heap.checks, heap.out_of_bounds) {
             self.a.load(asm::Load::Ld, T6, VMCTX, vmctx::MEMORY);
@@ -225,6 +238,11 @@ impl Riscv64 {
             BoundsChecks::Guard => MEMORY_BASE,
         };
         self.a.alu(Alu::Add, Width::W64, T6, base, T4);
+        self.plus_offset(offset)
+    }
+
+    /// The address t6 + `offset` as a base register and a 12-bit offset.
+    fn plus_offset(&mut self, offset: u64) -> (R, i32) {
         let offset = offset as i64;
         if fits_imm12(offset) {
             (T6, offset as i32)
@@ -433,11 +451,10 @@ impl MacroAssembler for Riscv64 {
         FReg(17),
     ];
 
-    fn new(capacity: usize) -> Riscv64 {
-        Riscv64 {
-            a: Assembler::with_capacity(capacity),
-            patches: [0; 3],
-        }
+    fn new(capacity: usize, isa_flags: &[String]) -> Riscv64 {
+        let mut a = Assembler::with_capacity(capacity);
+        a.zba = isa_flags.iter().any(|f| f == "has_zba");
+        Riscv64 { a, patches: [0; 3] }
     }
 
     fn finish(self) -> Result<Vec<u8>, &'static str> {

@@ -285,7 +285,7 @@ impl MacroAssembler for X64 {
         FReg(7),
     ];
 
-    fn new(capacity: usize) -> X64 {
+    fn new(capacity: usize, _isa_flags: &[String]) -> X64 {
         X64 {
             a: Assembler::with_capacity(capacity),
             frame_size_at: 0,
