@@ -280,6 +280,8 @@ pub struct Assembler {
     out_of_range: bool,
     /// The core has Zba: `zext.w` is one `add.uw`.
     pub zba: bool,
+    /// The core has Zbb: rotates are one instruction.
+    pub zbb: bool,
 }
 
 // Major opcodes.
@@ -493,6 +495,7 @@ impl Assembler {
             labels: Vec::new(),
             out_of_range: false,
             zba: false,
+            zbb: false,
         }
     }
 
@@ -676,6 +679,32 @@ impl Assembler {
             self.alu_imm(Alu::Sll, Width::W64, rd, rs, 32);
             self.alu_imm(Alu::Srl, Width::W64, rd, rd, 32);
         }
+    }
+
+    /// `rol(w)`/`ror(w) rd, rs1, rs2` (Zbb): rotate by `rs2` modulo the
+    /// width; the W forms sign-extend their 32-bit result.
+    pub fn rotate(&mut self, left: bool, w: Width, rd: Reg, rs1: Reg, rs2: Reg) {
+        debug_assert!(self.zbb, "rotates need Zbb");
+        let opcode = if w == Width::W32 { OP_32 } else { OP };
+        let f3 = if left { 0b001 } else { 0b101 };
+        self.emit(r_type(opcode, f3, 0b011_0000, rd.0, rs1.0, rs2.0));
+    }
+
+    /// `rori(w) rd, rs, amount` (Zbb): rotate right by `amount` modulo the
+    /// width.
+    pub fn rotate_right_imm(&mut self, w: Width, rd: Reg, rs: Reg, amount: u32) {
+        debug_assert!(self.zbb, "rotates need Zbb");
+        let (opcode, amount) = match w {
+            Width::W32 => (OP_IMM_32, amount & 31),
+            Width::W64 => (OP_IMM, amount & 63),
+        };
+        self.emit(i_type(
+            opcode,
+            0b101,
+            rd.0,
+            rs.0,
+            (0b01_1000 << 6 | amount) as i32,
+        ));
     }
 
     /// `add.uw rd, rs1, rs2` (Zba): `rd = zext(rs1[31:0]) + rs2`.
@@ -1436,6 +1465,20 @@ mod tests {
                     a.zext_w(Reg::A0, Reg::A1)
                 }),
                 &[0x3B, 0x85, 0x05, 0x08],
+            ),
+            // rol a0, a1, a2 ; rorw a0, a1, a2 ; rori a0, a1, 63 ; roriw a0, a1, 31
+            (
+                bytes(|a| {
+                    a.zbb = true;
+                    a.rotate(true, Width::W64, Reg::A0, Reg::A1, Reg::A2);
+                    a.rotate(false, Width::W32, Reg::A0, Reg::A1, Reg::A2);
+                    a.rotate_right_imm(Width::W64, Reg::A0, Reg::A1, 63);
+                    a.rotate_right_imm(Width::W32, Reg::A0, Reg::A1, 31);
+                }),
+                &[
+                    0x33, 0x95, 0xC5, 0x60, 0x3B, 0xD5, 0xC5, 0x60, 0x13, 0xD5, 0xF5, 0x63, 0x1B,
+                    0xD5, 0xF5, 0x61,
+                ],
             ),
             // add.uw t6, t4, s1
             (

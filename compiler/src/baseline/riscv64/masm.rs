@@ -454,6 +454,7 @@ impl MacroAssembler for Riscv64 {
     fn new(capacity: usize, isa_flags: &[String]) -> Riscv64 {
         let mut a = Assembler::with_capacity(capacity);
         a.zba = isa_flags.iter().any(|f| f == "has_zba");
+        a.zbb = isa_flags.iter().any(|f| f == "has_zbb");
         Riscv64 { a, patches: [0; 3] }
     }
 
@@ -637,6 +638,10 @@ impl MacroAssembler for Riscv64 {
             if left == 0 {
                 return;
             }
+            if self.a.zbb {
+                self.a.rotate_right_imm(wd, d, d, (bits - left) as u32);
+                return;
+            }
             self.a.alu_imm(Alu::Sll, wd, T6, d, left as i32);
             self.a.alu_imm(Alu::Srl, wd, d, d, (bits - left) as i32);
             self.a.alu(Alu::Or, Width::W64, d, d, T6);
@@ -648,6 +653,9 @@ impl MacroAssembler for Riscv64 {
             ShiftOp::Shl => self.a.alu(Alu::Sll, wd, d, d, c),
             ShiftOp::ShrS => self.a.alu(Alu::Sra, wd, d, d, c),
             ShiftOp::ShrU => self.a.alu(Alu::Srl, wd, d, d, c),
+            ShiftOp::Rotl | ShiftOp::Rotr if self.a.zbb => {
+                self.a.rotate(op == ShiftOp::Rotl, wd, d, d, c);
+            }
             ShiftOp::Rotl | ShiftOp::Rotr => {
                 let (first, second) = if op == ShiftOp::Rotl {
                     (Alu::Sll, Alu::Srl)
