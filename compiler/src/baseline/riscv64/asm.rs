@@ -707,6 +707,13 @@ impl Assembler {
         ));
     }
 
+    /// `clz(w)`, `ctz(w)` or `cpop(w) rd, rs` (Zbb; `which`: 0, 1 or 2).
+    pub fn bit_count(&mut self, which: u32, w: Width, rd: Reg, rs: Reg) {
+        debug_assert!(self.zbb && which < 3, "bit counts need Zbb");
+        let opcode = if w == Width::W32 { OP_IMM_32 } else { OP_IMM };
+        self.emit(i_type(opcode, 0b001, rd.0, rs.0, (0x600 | which) as i32));
+    }
+
     /// `add.uw rd, rs1, rs2` (Zba): `rd = zext(rs1[31:0]) + rs2`.
     pub fn add_uw(&mut self, rd: Reg, rs1: Reg, rs2: Reg) {
         debug_assert!(self.zba, "add.uw needs Zba");
@@ -1478,6 +1485,20 @@ mod tests {
                 &[
                     0x33, 0x95, 0xC5, 0x60, 0x3B, 0xD5, 0xC5, 0x60, 0x13, 0xD5, 0xF5, 0x63, 0x1B,
                     0xD5, 0xF5, 0x61,
+                ],
+            ),
+            // clz a0, a1 ; ctzw a0, a1 ; cpop a0, a1 ; cpopw a0, a1
+            (
+                bytes(|a| {
+                    a.zbb = true;
+                    a.bit_count(0, Width::W64, Reg::A0, Reg::A1);
+                    a.bit_count(1, Width::W32, Reg::A0, Reg::A1);
+                    a.bit_count(2, Width::W64, Reg::A0, Reg::A1);
+                    a.bit_count(2, Width::W32, Reg::A0, Reg::A1);
+                }),
+                &[
+                    0x13, 0x95, 0x05, 0x60, 0x1B, 0x95, 0x15, 0x60, 0x13, 0x95, 0x25, 0x60, 0x1B,
+                    0x95, 0x25, 0x60,
                 ],
             ),
             // add.uw t6, t4, s1

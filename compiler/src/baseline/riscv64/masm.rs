@@ -715,6 +715,16 @@ impl MacroAssembler for Riscv64 {
     }
 
     fn count(&mut self, what: Count, ty: Ty, dst: Reg, src: Reg) {
+        if self.a.zbb {
+            let which = match what {
+                Count::LeadingZeros => 0,
+                Count::TrailingZeros => 1,
+                Count::Ones => 2,
+            };
+            // The counts are 0..=64: no extension needed.
+            self.a.bit_count(which, w(ty), r(dst), r(src));
+            return;
+        }
         self.count_loop(what, ty, r(dst), r(src));
         if !ty.is_64() {
             self.a.sext_w(r(dst), r(dst));
