@@ -296,11 +296,7 @@ pub fn resolve_isa_flags(flags: &[String], arch: &Architecture) -> Result<Vec<St
 /// what is compiled here is what the runtime accepts here.
 fn native_isa_flags() -> Vec<&'static str> {
     if cfg!(target_arch = "x86_64") {
-        kiln_runtime::abi::CPU_FEATURE_FLAGS
-            .iter()
-            .map(|(name, _)| *name)
-            .filter(|name| kiln_runtime::cpu::has(name))
-            .collect()
+        kiln_runtime::cpu::available().collect()
     } else {
         Vec::new()
     }

@@ -15,6 +15,16 @@ pub fn missing(flags: u32) -> Option<&'static str> {
         .map(|(name, _)| *name)
 }
 
+/// The features of [`CPU_FEATURE_FLAGS`] this CPU has, by Cranelift name
+/// (detected once for all of them).
+pub fn available() -> impl Iterator<Item = &'static str> {
+    let present = present();
+    CPU_FEATURE_FLAGS
+        .iter()
+        .filter(move |(_, bit)| present & bit != 0)
+        .map(|(name, _)| *name)
+}
+
 /// Whether this CPU has the feature Cranelift calls `name` (one of
 /// [`CPU_FEATURE_FLAGS`]).
 pub fn has(name: &str) -> bool {

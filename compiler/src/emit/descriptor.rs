@@ -51,11 +51,10 @@ pub fn build(inputs: &Inputs<'_>) -> Blob {
         d + offset_of!(ModuleDescriptor, abi_version),
         abi::ABI_VERSION,
     );
-    let flags = if inputs.explicit_bounds_checks {
-        abi::FLAG_EXPLICIT_BOUNDS_CHECKS
-    } else {
-        0
-    } | inputs.cpu_feature_flags;
+    let mut flags = inputs.cpu_feature_flags;
+    if inputs.explicit_bounds_checks {
+        flags |= abi::FLAG_EXPLICIT_BOUNDS_CHECKS;
+    }
     b.u32(d + offset_of!(ModuleDescriptor, flags), flags);
     b.put(
         d + offset_of!(ModuleDescriptor, wasm_sha256),
