@@ -55,13 +55,16 @@ fn qemu_boards() {
     }
 }
 
-/// The baseline compiler's fused comparisons and locals taken from
-/// registers, through the fast tier on every board; Cranelift on the host
-/// must give the script's answers too.
+/// The baseline compiler's fused comparisons, and locals and memory
+/// contents taken from registers, through the fast tier on every board and
+/// with explicit bounds checks (a forwarded load skips its check);
+/// Cranelift on the host must give the script's answers too.
 #[test]
 fn baseline_compiler_on_every_board() {
     run_script("baseline.wast", "host", "", &[]);
     for board in std::iter::once("host").chain(QEMU_BOARDS.iter().copied()) {
         run_script("baseline.wast", board, "", &["--opt-level", "none"]);
     }
+    let explicit = ["--opt-level", "none", "--bounds-checks", "explicit"];
+    run_script("baseline.wast", "host", "", &explicit);
 }

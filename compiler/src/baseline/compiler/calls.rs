@@ -174,6 +174,7 @@ impl<M: MacroAssembler> Compiler<'_, '_, M> {
             .map(|&c| Val {
                 ty: Ty::I64,
                 loc: Loc::Imm(c),
+                copy_of: None,
             })
             .chain(args);
         for (v, place) in values.zip(places) {

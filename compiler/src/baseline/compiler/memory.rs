@@ -8,7 +8,7 @@ use kiln_runtime::abi::{TrapKind, builtin};
 use kiln_runtime::memory::GUARD_BYTES;
 use wasmparser::{MemArg, Operator};
 
-use super::{Compiler, Step, decline};
+use super::{Compiler, Step, Stored, decline};
 use crate::baseline::masm::{Heap, Load, Loc, MacroAssembler, Ty};
 use crate::target::BoundsChecks;
 
@@ -43,6 +43,22 @@ impl<M: MacroAssembler> Compiler<'_, '_, M> {
 
     fn load(&mut self, memarg: &MemArg, ty: Ty, kind: Load) -> Step {
         let index = self.pop()?;
+        // What an earlier store put there, still in a register or known as
+        // a constant: this load reads the same bytes, and cannot trap since
+        // that store did not.
+        if let (Some(local), Load::Plain) = (index.copy_of, kind) {
+            let at = Stored {
+                local,
+                offset: memarg.offset,
+                ty,
+            };
+            if self.is_stored(at) {
+                self.free(index);
+                let loc = self.stored(at)?;
+                self.push(ty, loc);
+                return Ok(());
+            }
+        }
         let size = match kind {
             Load::Plain => u32::from(ty.bits() / 8),
             Load::Signed(b) | Load::Unsigned(b) => u32::from(b),
@@ -81,6 +97,17 @@ impl<M: MacroAssembler> Compiler<'_, '_, M> {
         self.heap_trap(at);
         self.free(value);
         self.free(index);
+        self.forget_stored(index, memarg.offset, u64::from(bytes));
+        if let Some(local) = index.copy_of
+            && bytes * 8 == value.ty.bits()
+        {
+            let at = Stored {
+                local,
+                offset: memarg.offset,
+                ty: value.ty,
+            };
+            self.remember_stored(value.loc, at);
+        }
         Ok(())
     }
 

@@ -11,8 +11,13 @@
 //!
 //! A free register may still hold the value `local.set` just stored from
 //! it: a `local.get` of that local soon after takes the register instead of
-//! loading the slot. That knowledge is dropped at every label and call
-//! (every operator but the straight-line ones, see `operator`).
+//! loading the slot. Likewise for linear memory, where code built at -O0
+//! keeps its variables: a full-width store through a local's value leaves
+//! its register holding what is at `local + offset` (or that constant known
+//! to be there), and a load of the same kind from there copies the register
+//! (keeping it for the next load) or takes it when no other is free. That
+//! knowledge is dropped at every label and call (every operator but the
+//! straight-line ones, see `operator`).
 
 mod calls;
 mod control;
@@ -28,14 +33,35 @@ use super::masm::{FReg, IntCc, Label, Loc, MacroAssembler, Reg, Ty};
 use crate::translate::ModuleEnv;
 use control::Frame;
 
-/// Of the free registers in `free`, those that hold no local if any do.
-fn prefer_uncached(free: u32, cached: &[Option<u32>; 32]) -> u32 {
-    let uncached =
-        cached.iter().enumerate().fold(
-            free,
-            |m, (n, l)| if l.is_some() { m & !(1 << n) } else { m },
-        );
+/// Of the free registers in `free`, those that hold no local and no
+/// memory contents, if any do.
+fn prefer_uncached(free: u32, cached: &[Option<u32>; 32], stored: &[Option<Stored>; 32]) -> u32 {
+    let uncached = (0..32).fold(free, |m, n| {
+        if cached[n].is_some() || stored[n].is_some() {
+            m & !(1 << n)
+        } else {
+            m
+        }
+    });
     if uncached != 0 { uncached } else { free }
+}
+
+/// What a full-width store through local `local` at `offset` wrote, as a
+/// free register may still hold it. The effective address `index + offset`
+/// does not wrap, so accesses through the same index value at disjoint
+/// bytes cannot overlap; through different values they may.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+struct Stored {
+    local: u32,
+    offset: u64,
+    ty: Ty,
+}
+
+impl Stored {
+    fn overlaps(&self, offset: u64, bytes: u64) -> bool {
+        let end = self.offset + u64::from(self.ty.bits() / 8);
+        self.offset < offset + bytes && offset < end
+    }
 }
 
 /// Why a function is left to Cranelift, or a malformed body.
@@ -83,6 +109,8 @@ fn check_results(results: &[Ty]) -> Step {
 pub(super) struct Val {
     ty: Ty,
     loc: Loc,
+    /// The value is local `k`'s, unchanged since the last label or call.
+    copy_of: Option<u32>,
 }
 
 pub(super) struct Compiler<'a, 'm, M: MacroAssembler> {
@@ -109,6 +137,12 @@ pub(super) struct Compiler<'a, 'm, M: MacroAssembler> {
     /// `gpr_local[n] == Some(k)`: register `n` is free and holds local `k`.
     gpr_local: [Option<u32>; 32],
     fpr_local: [Option<u32>; 32],
+    /// `gpr_stored[n] == Some(s)`: register `n` is free and holds the value
+    /// in linear memory at `s`.
+    gpr_stored: [Option<Stored>; 32],
+    fpr_stored: [Option<Stored>; 32],
+    /// The constants full-width stores wrote (their bits, as `Loc::Imm`).
+    stored_constants: Vec<(Stored, u64)>,
 }
 
 /// Compiles defined function `index` for the architecture of `M`.
@@ -136,6 +170,9 @@ pub(super) fn compile<M: MacroAssembler>(
         pending_compare: None,
         gpr_local: [None; 32],
         fpr_local: [None; 32],
+        gpr_stored: [None; 32],
+        fpr_stored: [None; 32],
+        stored_constants: Vec::new(),
     };
     match c.function(index, body) {
         Ok(()) => {}
@@ -228,7 +265,15 @@ impl<M: MacroAssembler> Compiler<'_, '_, M> {
     // -- the operand stack -----------------------------------------------------
 
     fn push(&mut self, ty: Ty, loc: Loc) {
-        self.stack.push(Val { ty, loc });
+        self.push_val(Val {
+            ty,
+            loc,
+            copy_of: None,
+        });
+    }
+
+    fn push_val(&mut self, v: Val) {
+        self.stack.push(v);
         self.max_depth = self.max_depth.max(self.stack.len());
     }
 
@@ -277,9 +322,9 @@ impl<M: MacroAssembler> Compiler<'_, '_, M> {
             };
             self.spill(d);
         }
-        let r = Reg(prefer_uncached(self.free_gprs, &self.gpr_local).trailing_zeros() as u8);
-        self.free_gprs &= !(1 << r.0);
-        self.gpr_local[r.0 as usize] = None;
+        let free = prefer_uncached(self.free_gprs, &self.gpr_local, &self.gpr_stored);
+        let r = Reg(free.trailing_zeros() as u8);
+        self.claim_gpr(r.0 as usize);
         Ok(r)
     }
 
@@ -294,9 +339,9 @@ impl<M: MacroAssembler> Compiler<'_, '_, M> {
             };
             self.spill(d);
         }
-        let f = FReg(prefer_uncached(self.free_fprs, &self.fpr_local).trailing_zeros() as u8);
-        self.free_fprs &= !(1 << f.0);
-        self.fpr_local[f.0 as usize] = None;
+        let free = prefer_uncached(self.free_fprs, &self.fpr_local, &self.fpr_stored);
+        let f = FReg(free.trailing_zeros() as u8);
+        self.claim_fpr(f.0 as usize);
         Ok(f)
     }
 
@@ -308,40 +353,145 @@ impl<M: MacroAssembler> Compiler<'_, '_, M> {
         if self.free_gprs & 1 << r.0 == 0 {
             return decline("fixed register in use");
         }
-        self.free_gprs &= !(1 << r.0);
-        self.gpr_local[r.0 as usize] = None;
+        self.claim_gpr(r.0 as usize);
         Ok(())
+    }
+
+    /// Takes free integer register `n`: it holds nothing known any more.
+    fn claim_gpr(&mut self, n: usize) {
+        self.free_gprs &= !(1 << n);
+        self.gpr_local[n] = None;
+        self.gpr_stored[n] = None;
+    }
+
+    fn claim_fpr(&mut self, n: usize) {
+        self.free_fprs &= !(1 << n);
+        self.fpr_local[n] = None;
+        self.fpr_stored[n] = None;
     }
 
     // -- locals cached in free registers ---------------------------------------
 
-    /// Takes the free register that holds local `k`, if one does.
+    /// Takes the free register that holds local `k`, if one does. Unlike
+    /// memory contents it is not copied to keep it: a later `local.get`
+    /// reloads a slot just written, and the copies cost more code than
+    /// they saved time (measured on CPython).
     fn take_cached_local(&mut self, ty: Ty, k: u32) -> Option<Loc> {
         if ty.is_float() {
             let n = self.fpr_local.iter().position(|l| *l == Some(k))?;
-            self.fpr_local[n] = None;
-            self.free_fprs &= !(1 << n);
+            self.claim_fpr(n);
             Some(Loc::FReg(FReg(n as u8)))
         } else {
             let n = self.gpr_local.iter().position(|l| *l == Some(k))?;
-            self.gpr_local[n] = None;
-            self.free_gprs &= !(1 << n);
+            self.claim_gpr(n);
             Some(Loc::Reg(Reg(n as u8)))
         }
     }
 
-    /// Local `k` changed: no register holds its value any more.
+    /// A register with the value free register `n` holds: a copy where
+    /// another register is free, so that `n` keeps what it is known to
+    /// hold (a move is cheaper than the load the next use would need),
+    /// else `n` itself.
+    fn copy_free(&mut self, ty: Ty, n: usize) -> Step<Loc> {
+        let held = match ty.is_float() {
+            true => Loc::FReg(FReg(n as u8)),
+            false => Loc::Reg(Reg(n as u8)),
+        };
+        // Allocation prefers registers that hold nothing known, and takes
+        // `n` (which leaves its value in place) only when all are taken.
+        let dst = self.alloc_for(ty)?;
+        if dst != held {
+            self.load_loc(ty, dst, held);
+        }
+        Ok(dst)
+    }
+
+    /// Local `k` changed: no register holds its value, nor memory contents
+    /// through it, and no operand is a copy of it any more.
     fn forget_local(&mut self, k: u32) {
         for l in self.gpr_local.iter_mut().chain(self.fpr_local.iter_mut()) {
             if *l == Some(k) {
                 *l = None;
             }
         }
+        for s in self.gpr_stored.iter_mut().chain(self.fpr_stored.iter_mut()) {
+            if s.is_some_and(|s| s.local == k) {
+                *s = None;
+            }
+        }
+        self.stored_constants.retain(|(s, _)| s.local != k);
+        for v in &mut self.stack {
+            if v.copy_of == Some(k) {
+                v.copy_of = None;
+            }
+        }
     }
 
-    fn forget_cached_locals(&mut self) {
+    /// At a label or call: nothing is known about registers, memory or
+    /// which operands are copies of locals.
+    fn forget_known(&mut self) {
         self.gpr_local = [None; 32];
         self.fpr_local = [None; 32];
+        self.gpr_stored = [None; 32];
+        self.fpr_stored = [None; 32];
+        self.stored_constants.clear();
+        for v in &mut self.stack {
+            v.copy_of = None;
+        }
+    }
+
+    // -- memory contents held in free registers ---------------------------------
+
+    /// The free register that holds the value at `s`, if one does.
+    fn register_holding(&self, s: Stored) -> Option<usize> {
+        let held = if s.ty.is_float() {
+            &self.fpr_stored
+        } else {
+            &self.gpr_stored
+        };
+        held.iter().position(|x| *x == Some(s))
+    }
+
+    /// Whether the value at `s` is known (see [`Self::stored`]).
+    fn is_stored(&self, s: Stored) -> bool {
+        self.stored_constants.iter().any(|(x, _)| *x == s) || self.register_holding(s).is_some()
+    }
+
+    /// The value at `s`, which is known: the constant stored there, or a
+    /// copy of the free register that holds it.
+    fn stored(&mut self, s: Stored) -> Step<Loc> {
+        if let Some((_, bits)) = self.stored_constants.iter().find(|(x, _)| *x == s) {
+            return Ok(Loc::Imm(*bits));
+        }
+        match self.register_holding(s) {
+            Some(n) => self.copy_free(s.ty, n),
+            None => decline("stored value not in a register"),
+        }
+    }
+
+    /// A store through `index` wrote `bytes` bytes at `offset`: forget every
+    /// value it may have overwritten.
+    fn forget_stored(&mut self, index: Val, offset: u64, bytes: u64) {
+        let kept = |x: &Stored| index.copy_of == Some(x.local) && !x.overlaps(offset, bytes);
+        for s in self.gpr_stored.iter_mut().chain(self.fpr_stored.iter_mut()) {
+            if !s.as_ref().is_some_and(kept) {
+                *s = None;
+            }
+        }
+        self.stored_constants.retain(|(s, _)| kept(s));
+    }
+
+    /// The value at `s` is `loc`: a free register or a constant.
+    fn remember_stored(&mut self, loc: Loc, s: Stored) {
+        match loc {
+            Loc::Reg(r) => self.gpr_stored[r.0 as usize] = Some(s),
+            Loc::FReg(f) => self.fpr_stored[f.0 as usize] = Some(s),
+            // Few stay known at once: -O0 code stores what it computes.
+            Loc::Imm(bits) if self.stored_constants.len() < 16 => {
+                self.stored_constants.push((s, bits))
+            }
+            _ => {}
+        }
     }
 
     /// Stores the value at depth `d` to its slot.
@@ -423,10 +573,12 @@ impl<M: MacroAssembler> Compiler<'_, '_, M> {
                 }
             }
         }
-        // Whether free registers still hold what they held after `op`: no
-        // label (no other path comes in), no call, nothing that writes a
-        // register it was not given.
-        let keeps_cached_locals = if self.control_operator(op)? {
+        // Whether what is known (free registers' contents, memory
+        // contents, operands that are copies of locals) still holds after
+        // `op`: no label (no other path comes in), no call or bulk memory
+        // operation (they may write memory), nothing that writes a register
+        // it was not given.
+        let keeps_known = if self.control_operator(op)? {
             matches!(
                 op,
                 Operator::Nop
@@ -447,8 +599,8 @@ impl<M: MacroAssembler> Compiler<'_, '_, M> {
         } else {
             return decline("operator");
         };
-        if !keeps_cached_locals {
-            self.forget_cached_locals();
+        if !keeps_known {
+            self.forget_known();
         }
         Ok(())
     }
@@ -466,7 +618,11 @@ impl<M: MacroAssembler> Compiler<'_, '_, M> {
                         loc
                     }
                 };
-                self.push(ty, loc);
+                self.push_val(Val {
+                    ty,
+                    loc,
+                    copy_of: Some(local_index),
+                });
             }
             Operator::LocalSet { local_index } => {
                 let ty = self.local_type(local_index)?;
@@ -485,6 +641,9 @@ impl<M: MacroAssembler> Compiler<'_, '_, M> {
                 let v = self.peek()?;
                 self.m.store_slot(ty, local_index, v.loc);
                 self.forget_local(local_index);
+                if let Some(top) = self.stack.last_mut() {
+                    top.copy_of = Some(local_index);
+                }
             }
             Operator::GlobalGet { global_index } => self.global_get(global_index)?,
             Operator::GlobalSet { global_index } => {
