@@ -136,7 +136,12 @@ pub fn stderr(o: &Output) -> String {
 
 /// A scratch folder for one test.
 pub fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("kiln-test-{}-{name}", std::process::id()));
+    // Unique per call: tests of one binary run in parallel threads of one
+    // process, and two may ask for the same name (the same program run
+    // two ways); a shared folder would be removed under the other's feet.
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("kiln-test-{}-{n}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("creating a scratch folder");
     dir

@@ -11,32 +11,45 @@ use crate::board::Board;
 
 /// `rust-lld` from the active Rust toolchain.
 fn rust_lld() -> Result<PathBuf> {
-    static LLD: OnceLock<Option<PathBuf>> = OnceLock::new();
+    static LLD: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     let found = LLD.get_or_init(|| {
         if let Some(p) = std::env::var_os("KILN_LLD") {
-            return Some(PathBuf::from(p));
+            return Ok(PathBuf::from(p));
         }
         let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
-        let out = Command::new(rustc)
-            .args(["--print", "sysroot"])
-            .output()
-            .ok()?;
-        let sysroot = PathBuf::from(String::from_utf8(out.stdout).ok()?.trim());
-        let host = Command::new("rustc").args(["-vV"]).output().ok()?;
-        let host = String::from_utf8(host.stdout).ok()?;
+        let ask = |args: &[&str]| -> Result<String, String> {
+            let out = Command::new(&rustc)
+                .args(args)
+                .output()
+                .map_err(|e| format!("cannot run rustc: {e}"))?;
+            if !out.status.success() {
+                let why = String::from_utf8_lossy(&out.stderr);
+                let why = why.lines().next().unwrap_or("no message");
+                return Err(format!("`rustc {}` failed: {why}", args.join(" ")));
+            }
+            String::from_utf8(out.stdout).map_err(|_| "rustc printed non-UTF-8".to_string())
+        };
+        let sysroot = PathBuf::from(ask(&["--print", "sysroot"])?.trim());
+        let host = ask(&["-vV"])?;
         let triple = host
             .lines()
-            .find_map(|l| l.strip_prefix("host: "))?
-            .to_string();
+            .find_map(|l| l.strip_prefix("host: "))
+            .ok_or("`rustc -vV` names no host")?;
         let lld = sysroot
             .join("lib/rustlib")
             .join(triple)
             .join("bin/rust-lld");
-        lld.is_file().then_some(lld)
+        if lld.is_file() {
+            Ok(lld)
+        } else {
+            Err(format!("no {}", lld.display()))
+        }
     });
-    found.clone().context(
-        "cannot find rust-lld: install Rust with rustup (it ships rust-lld), or set KILN_LLD",
-    )
+    found.clone().map_err(|why| {
+        anyhow::anyhow!(
+            "cannot find rust-lld ({why}): install Rust with rustup (it ships rust-lld), or set KILN_LLD"
+        )
+    })
 }
 
 /// Links `inputs` (objects and the board library) into `output`.
