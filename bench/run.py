@@ -112,12 +112,19 @@ def sightglass_programs():
     return progs
 
 
-def python_program():
+def python_wasm():
+    """python-3.11.3.wasm from fetch-programs.sh's cache, or None (logged)."""
     r = subprocess.run([str(CORPUS / "fetch-programs.sh")], capture_output=True, text=True)
     if r.returncode != 0:
         log(f"bench: CPython skipped: fetch-programs.sh failed: {r.stderr.strip()}")
+        return None
+    return Path(r.stdout.strip().splitlines()[-1]) / "python-3.11.3.wasm"
+
+
+def python_program():
+    wasm = python_wasm()
+    if wasm is None:
         return []
-    wasm = Path(r.stdout.strip().splitlines()[-1]) / "python-3.11.3.wasm"
     pydir = BENCH / "python"
     plain = Program(name="cpython/pystone_like", wasm=wasm, cwd=pydir,
                     argv=["python.wasm", "/bench/pystone_like.py", PYTHON_LOOPS],
@@ -130,11 +137,9 @@ def python_program():
 def python_qemu_program():
     """CPython for the instruction counts: the script alone, through
     icount_region.py, with fewer loops (QEMU is slow)."""
-    r = subprocess.run([str(CORPUS / "fetch-programs.sh")], capture_output=True, text=True)
-    if r.returncode != 0:
-        log(f"bench: CPython skipped: fetch-programs.sh failed: {r.stderr.strip()}")
+    wasm = python_wasm()
+    if wasm is None:
         return []
-    wasm = Path(r.stdout.strip().splitlines()[-1]) / "python-3.11.3.wasm"
     pydir = BENCH / "python"
     argv = ["python.wasm", "/bench/icount_region.py", "/bench/pystone_like.py", PYTHON_QEMU_LOOPS]
     return [Program(name="cpython/pystone_like", wasm=wasm, cwd=pydir, argv=argv,
