@@ -52,9 +52,10 @@ impl<M: MacroAssembler> Compiler<'_, '_, M> {
                 offset: memarg.offset,
                 ty,
             };
-            if self.is_stored(at) {
+            if let Some(held) = self.stored(at) {
+                // The index's register may take the copy.
                 self.free(index);
-                let loc = self.stored(at)?;
+                let loc = self.copy_free(ty, held)?;
                 self.push(ty, loc);
                 return Ok(());
             }

@@ -388,17 +388,16 @@ impl<M: MacroAssembler> Compiler<'_, '_, M> {
         }
     }
 
-    /// A register with the value free register `n` holds: a copy where
-    /// another register is free, so that `n` keeps what it is known to
-    /// hold (a move is cheaper than the load the next use would need),
-    /// else `n` itself.
-    fn copy_free(&mut self, ty: Ty, n: usize) -> Step<Loc> {
-        let held = match ty.is_float() {
-            true => Loc::FReg(FReg(n as u8)),
-            false => Loc::Reg(Reg(n as u8)),
-        };
+    /// An operand with the value `held` (from [`Self::stored`]): a constant
+    /// as it is; for a free register a copy where another register is
+    /// free, so that it keeps what it is known to hold (a move is cheaper
+    /// than the load the next use would need), else that register itself.
+    fn copy_free(&mut self, ty: Ty, held: Loc) -> Step<Loc> {
+        if let Loc::Imm(_) = held {
+            return Ok(held);
+        }
         // Allocation prefers registers that hold nothing known, and takes
-        // `n` (which leaves its value in place) only when all are taken.
+        // `held` (which leaves its value in place) only when all are taken.
         let dst = self.alloc_for(ty)?;
         if dst != held {
             self.load_loc(ty, dst, held);
@@ -442,30 +441,18 @@ impl<M: MacroAssembler> Compiler<'_, '_, M> {
 
     // -- memory contents held in free registers ---------------------------------
 
-    /// The free register that holds the value at `s`, if one does.
-    fn register_holding(&self, s: Stored) -> Option<usize> {
-        let held = if s.ty.is_float() {
-            &self.fpr_stored
-        } else {
-            &self.gpr_stored
-        };
-        held.iter().position(|x| *x == Some(s))
-    }
-
-    /// Whether the value at `s` is known (see [`Self::stored`]).
-    fn is_stored(&self, s: Stored) -> bool {
-        self.stored_constants.iter().any(|(x, _)| *x == s) || self.register_holding(s).is_some()
-    }
-
-    /// The value at `s`, which is known: the constant stored there, or a
-    /// copy of the free register that holds it.
-    fn stored(&mut self, s: Stored) -> Step<Loc> {
+    /// Where the value at `s` is known to be: the constant stored there
+    /// (`Loc::Imm`), or the free register that holds it.
+    fn stored(&self, s: Stored) -> Option<Loc> {
         if let Some((_, bits)) = self.stored_constants.iter().find(|(x, _)| *x == s) {
-            return Ok(Loc::Imm(*bits));
+            return Some(Loc::Imm(*bits));
         }
-        match self.register_holding(s) {
-            Some(n) => self.copy_free(s.ty, n),
-            None => decline("stored value not in a register"),
+        if s.ty.is_float() {
+            let n = self.fpr_stored.iter().position(|x| *x == Some(s))?;
+            Some(Loc::FReg(FReg(n as u8)))
+        } else {
+            let n = self.gpr_stored.iter().position(|x| *x == Some(s))?;
+            Some(Loc::Reg(Reg(n as u8)))
         }
     }
 
