@@ -54,8 +54,9 @@ pub struct CodegenOptions {
 /// `known`: forwarding of known linear-memory contents in straight-line
 /// code; `checks`: explicit bounds checks left out where an earlier check
 /// on the path already covers the access; `sext`: guard-region addresses
-/// `x + C` computed as `sext(x) + C`.
-pub const OPTIMIZATIONS: &[&str] = &["guard", "inline", "known", "checks", "sext"];
+/// `x + C` computed as `sext(x) + C`; `pin`: the fast tier's most used
+/// integer locals in callee-saved registers.
+pub const OPTIMIZATIONS: &[&str] = &["guard", "inline", "known", "checks", "sext", "pin"];
 
 impl Default for CodegenOptions {
     fn default() -> Self {

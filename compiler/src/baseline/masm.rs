@@ -15,7 +15,8 @@
 //!   the compiler never assumes which one it is;
 //! - the frame holds slot `k` for `k` in locals, then one slot per
 //!   operand-stack depth, 8 bytes each, and below them the stack
-//!   arguments of calls;
+//!   arguments of calls (a local pinned to one of [`MacroAssembler::PINNED`]
+//!   keeps the caller's value of that register in its slot);
 //! - calls follow Cranelift's calling convention for the target, so code
 //!   from both tiers calls each other.
 
@@ -280,6 +281,11 @@ pub(crate) trait MacroAssembler {
     const GPRS: &'static [Reg];
     /// Float registers the operand stack may use.
     const FPRS: &'static [FReg];
+    /// Callee-saved integer registers that hold a function's most used
+    /// integer locals for its whole body (disjoint from GPRS and from the
+    /// macro-assembler's own registers). Their callers' values wait in
+    /// those locals' frame slots, which the locals no longer need.
+    const PINNED: &'static [Reg];
     /// Registers an integer division must use: (dividend and quotient,
     /// remainder), when the architecture fixes them.
     const DIVISION: Option<(Reg, Reg)>;

@@ -63,6 +63,7 @@ pub fn emit_object(
         forward_memory: target.options.enabled("known"),
         elide_checks: target.options.enabled("checks"),
         signed_index: target.options.enabled("sext"),
+        pin_locals: target.options.enabled("pin"),
         isa_flags: &target.isa_flags,
     };
 

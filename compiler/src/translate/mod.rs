@@ -46,6 +46,9 @@ pub struct ModuleEnv<'m> {
     /// Address `x + C` as `sext(x) + C` with guard regions (see
     /// `memory::FuncTranslator::heap_address`).
     pub signed_index: bool,
+    /// The fast tier keeps its most used integer locals in callee-saved
+    /// registers (see `baseline::compiler::pinning`).
+    pub pin_locals: bool,
     /// The target's ISA extensions beyond Kiln's baseline (for the baseline
     /// compiler; Cranelift has them in its `TargetIsa`).
     pub isa_flags: &'m [String],

@@ -345,6 +345,16 @@ impl MacroAssembler for Aarch64 {
         FReg(29),
         FReg(30),
     ];
+    // x22-x28 (x19-x21 hold the slots' base, the vmctx and the memory base).
+    const PINNED: &'static [Reg] = &[
+        Reg(22),
+        Reg(23),
+        Reg(24),
+        Reg(25),
+        Reg(26),
+        Reg(27),
+        Reg(28),
+    ];
     const DIVISION: Option<(Reg, Reg)> = None;
     const SHIFT_COUNT: Option<Reg> = None;
     const RESULT: Reg = Reg(0);

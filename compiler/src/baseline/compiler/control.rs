@@ -177,7 +177,7 @@ impl<M: MacroAssembler> Compiler<'_, '_, M> {
         let Some((ty, cc)) = self.pending_compare.take() else {
             let cond = self.pop()?;
             self.spill_all();
-            return Ok(Test::NonZero(self.gpr_of(cond)?));
+            return Ok(Test::NonZero(self.read_gpr(cond)?));
         };
         let (rhs, _) = self.rhs(ty)?;
         let a = self.pop()?;
@@ -185,7 +185,7 @@ impl<M: MacroAssembler> Compiler<'_, '_, M> {
             return invalid("operand type");
         }
         self.spill_all();
-        let lhs = self.gpr_of(a)?;
+        let lhs = self.read_gpr(a)?;
         Ok(Test::Compare { ty, cc, lhs, rhs })
     }
 
@@ -342,6 +342,7 @@ impl<M: MacroAssembler> Compiler<'_, '_, M> {
             };
             if fallthrough || frame.branched {
                 self.m.bind(frame.label);
+                self.unpin_locals();
                 self.m.epilogue();
             }
             self.drop_above(0);

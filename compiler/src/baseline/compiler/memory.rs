@@ -67,7 +67,7 @@ impl<M: MacroAssembler> Compiler<'_, '_, M> {
         let heap = self.heap(memarg, size)?;
         // An integer result may take the index's register.
         let dst = match (ty.is_float(), index.loc) {
-            (false, Loc::Reg(r)) => Loc::Reg(r),
+            (false, Loc::Reg(r)) if !Self::is_pinned(r) => Loc::Reg(r),
             _ => self.alloc_for(ty)?,
         };
         let at = self

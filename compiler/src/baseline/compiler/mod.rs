@@ -3,11 +3,16 @@
 //! and its frame slots, control flow, calls and traps decided here, and the
 //! instructions left to a [`MacroAssembler`].
 //!
-//! Locals always live in their frame slots. An operand-stack value lives in
-//! a register, as a constant, or in the slot of its depth; at every block
-//! boundary all of them are stored to their slots, so that every path into
-//! a label agrees on where each value is. Only caller-saved registers hold
-//! operands, so a call spills them first.
+//! A function's most used integer locals live in callee-saved registers for
+//! its whole body (`pinning`), the others in their frame slots. An
+//! operand-stack value lives in a register, as a constant, or in the slot
+//! of its depth; at every block boundary all of them are stored to their
+//! slots, so that every path into a label agrees on where each value is.
+//! The operand stack owns only caller-saved registers, so a call spills
+//! them first. A `local.get` of a pinned local pushes the local's own
+//! register: instructions that only read an operand use it in place, one
+//! that would write it gets a copy (`gpr_of`), and before the local
+//! changes, operands still reading it get copies (`unshare_pinned`).
 //!
 //! A free register may still hold the value `local.set` just stored from
 //! it: a `local.get` of that local soon after takes the register instead of
@@ -23,6 +28,7 @@ mod calls;
 mod control;
 mod memory;
 mod numeric;
+mod pinning;
 
 use anyhow::Result;
 use kiln_runtime::abi::TrapKind;
@@ -119,6 +125,10 @@ pub(super) struct Compiler<'a, 'm, M: MacroAssembler> {
     stack: Vec<Val>,
     control: Vec<Frame>,
     locals: Vec<Ty>,
+    /// `pinned[k] == Some(r)`: local `k` lives in callee-saved register `r`.
+    pinned: Vec<Option<Reg>>,
+    /// The pinned locals with their registers, to save and restore.
+    pins: Vec<(u32, Reg)>,
     /// Bit `n` set: register `n` of [`MacroAssembler::GPRS`] is free.
     free_gprs: u32,
     free_fprs: u32,
@@ -158,6 +168,8 @@ pub(super) fn compile<M: MacroAssembler>(
         stack: Vec::new(),
         control: Vec::new(),
         locals: Vec::new(),
+        pinned: Vec::new(),
+        pins: Vec::new(),
         free_gprs: M::GPRS.iter().fold(0, |m, r| m | 1 << r.0),
         free_fprs: M::FPRS.iter().fold(0, |m, r| m | 1 << r.0),
         max_depth: 0,
@@ -225,6 +237,7 @@ impl<M: MacroAssembler> Compiler<'_, '_, M> {
             && self.env.bounds_checks == crate::target::BoundsChecks::Guard;
         let patch = self.m.prologue(&params, memory_base, overflow);
         self.m.zero_slots(params.len(), self.locals.len());
+        self.pin_locals(body, params.len())?;
         let epilogue = self.m.new_label();
         self.control.push(Frame::function(epilogue, results));
         let mut ops = body.get_operators_reader()?;
@@ -305,8 +318,11 @@ impl<M: MacroAssembler> Compiler<'_, '_, M> {
         }
     }
 
+    /// A pinned local's register is never the operand stack's to free.
     fn free_gpr(&mut self, r: Reg) {
-        self.free_gprs |= 1 << r.0;
+        if !Self::is_pinned(r) {
+            self.free_gprs |= 1 << r.0;
+        }
     }
 
     fn free_fpr(&mut self, f: FReg) {
@@ -317,7 +333,8 @@ impl<M: MacroAssembler> Compiler<'_, '_, M> {
     /// none is free.
     fn alloc_gpr(&mut self) -> Step<Reg> {
         if self.free_gprs == 0 {
-            let Some(d) = self.stack.iter().position(|v| matches!(v.loc, Loc::Reg(_))) else {
+            let owned = |v: &Val| matches!(v.loc, Loc::Reg(r) if !Self::is_pinned(r));
+            let Some(d) = self.stack.iter().position(owned) else {
                 return decline("integer register pressure");
             };
             self.spill(d);
@@ -471,7 +488,7 @@ impl<M: MacroAssembler> Compiler<'_, '_, M> {
     /// The value at `s` is `loc`: a free register or a constant.
     fn remember_stored(&mut self, loc: Loc, s: Stored) {
         match loc {
-            Loc::Reg(r) => self.gpr_stored[r.0 as usize] = Some(s),
+            Loc::Reg(r) if !Self::is_pinned(r) => self.gpr_stored[r.0 as usize] = Some(s),
             Loc::FReg(f) => self.fpr_stored[f.0 as usize] = Some(s),
             // Few stay known at once: -O0 code stores what it computes.
             Loc::Imm(bits) if self.stored_constants.len() < 16 => {
@@ -493,10 +510,13 @@ impl<M: MacroAssembler> Compiler<'_, '_, M> {
         self.stack[d].loc = Loc::Slot(k);
     }
 
-    /// Frees every register the operand stack holds (before a call).
+    /// Frees every register the operand stack holds (before a call; a
+    /// pinned local's register is callee-saved and stays).
     fn spill_registers(&mut self) {
         for d in 0..self.stack.len() {
-            if matches!(self.stack[d].loc, Loc::Reg(_) | Loc::FReg(_)) {
+            if matches!(self.stack[d].loc, Loc::Reg(r) if !Self::is_pinned(r))
+                || matches!(self.stack[d].loc, Loc::FReg(_))
+            {
                 self.spill(d);
             }
         }
@@ -509,10 +529,11 @@ impl<M: MacroAssembler> Compiler<'_, '_, M> {
         }
     }
 
-    /// A register holding integer value `v`, owned by the caller.
+    /// A register holding integer value `v`, owned by the caller (a copy
+    /// of a pinned local's).
     fn gpr_of(&mut self, v: Val) -> Step<Reg> {
         Ok(match v.loc {
-            Loc::Reg(r) => r,
+            Loc::Reg(r) if !Self::is_pinned(r) => r,
             Loc::FReg(_) => return invalid("integer value in a float register"),
             loc => {
                 let r = self.alloc_gpr()?;
@@ -520,6 +541,15 @@ impl<M: MacroAssembler> Compiler<'_, '_, M> {
                 r
             }
         })
+    }
+
+    /// A register holding integer value `v` for an instruction that only
+    /// reads it: a pinned local's register as it is.
+    fn read_gpr(&mut self, v: Val) -> Step<Reg> {
+        match v.loc {
+            Loc::Reg(r) if Self::is_pinned(r) => Ok(r),
+            _ => self.gpr_of(v),
+        }
     }
 
     /// A register holding float value `v`, owned by the caller.
@@ -597,13 +627,18 @@ impl<M: MacroAssembler> Compiler<'_, '_, M> {
         match *op {
             Operator::LocalGet { local_index } => {
                 let ty = self.local_type(local_index)?;
-                let loc = match self.take_cached_local(ty, local_index) {
-                    Some(loc) => loc,
-                    None => {
-                        let loc = self.alloc_for(ty)?;
-                        self.load_loc(ty, loc, Loc::Slot(local_index));
-                        loc
-                    }
+                // A pinned local's register is the operand itself, read
+                // in place until something would write it (`gpr_of`).
+                let loc = match self.pinned_register(local_index) {
+                    Some(r) => Loc::Reg(r),
+                    None => match self.take_cached_local(ty, local_index) {
+                        Some(loc) => loc,
+                        None => {
+                            let loc = self.alloc_for(ty)?;
+                            self.load_loc(ty, loc, Loc::Slot(local_index));
+                            loc
+                        }
+                    },
                 };
                 self.push_val(Val {
                     ty,
@@ -614,19 +649,28 @@ impl<M: MacroAssembler> Compiler<'_, '_, M> {
             Operator::LocalSet { local_index } => {
                 let ty = self.local_type(local_index)?;
                 let v = self.pop()?;
-                self.m.store_slot(ty, local_index, v.loc);
+                self.set_local(ty, local_index, v.loc)?;
                 self.free(v);
                 self.forget_local(local_index);
-                match v.loc {
-                    Loc::Reg(r) => self.gpr_local[r.0 as usize] = Some(local_index),
-                    Loc::FReg(f) => self.fpr_local[f.0 as usize] = Some(local_index),
-                    _ => {}
+                // The freed register still holds the value for a later
+                // `local.get` (a pinned local is read in place instead).
+                if self.pinned_register(local_index).is_none() {
+                    match v.loc {
+                        Loc::Reg(r) if !Self::is_pinned(r) => {
+                            self.gpr_local[r.0 as usize] = Some(local_index)
+                        }
+                        Loc::FReg(f) => self.fpr_local[f.0 as usize] = Some(local_index),
+                        _ => {}
+                    }
                 }
             }
             Operator::LocalTee { local_index } => {
                 let ty = self.local_type(local_index)?;
+                // Operands that read the pinned register get their own
+                // copies first, which may move the value teed.
+                self.unshare_pinned(local_index)?;
                 let v = self.peek()?;
-                self.m.store_slot(ty, local_index, v.loc);
+                self.set_local(ty, local_index, v.loc)?;
                 self.forget_local(local_index);
                 if let Some(top) = self.stack.last_mut() {
                     top.copy_of = Some(local_index);
@@ -641,6 +685,46 @@ impl<M: MacroAssembler> Compiler<'_, '_, M> {
             _ => return Ok(false),
         }
         Ok(true)
+    }
+
+    /// The callee-saved register local `k` lives in, if it is pinned.
+    fn pinned_register(&self, k: u32) -> Option<Reg> {
+        self.pinned.get(k as usize).copied().flatten()
+    }
+
+    /// Whether `r` is a pinned local's register (not an operand's to own).
+    fn is_pinned(r: Reg) -> bool {
+        M::PINNED.contains(&r)
+    }
+
+    /// Gives local `k` the value at `value`: its register (once operands
+    /// that still read it have copies) or its slot.
+    fn set_local(&mut self, ty: Ty, k: u32, value: Loc) -> Step {
+        match self.pinned_register(k) {
+            Some(r) if value == Loc::Reg(r) => {}
+            Some(r) => {
+                self.unshare_pinned(k)?;
+                self.m.load(ty, r, value);
+            }
+            None => self.m.store_slot(ty, k, value),
+        }
+        Ok(())
+    }
+
+    /// Before pinned local `k` changes: operands that are its register get
+    /// a register of their own holding its current value.
+    fn unshare_pinned(&mut self, k: u32) -> Step {
+        let Some(pinned) = self.pinned_register(k) else {
+            return Ok(());
+        };
+        for d in 0..self.stack.len() {
+            if self.stack[d].loc == Loc::Reg(pinned) {
+                let r = self.alloc_gpr()?;
+                self.m.load(Ty::I64, r, Loc::Reg(pinned));
+                self.stack[d].loc = Loc::Reg(r);
+            }
+        }
+        Ok(())
     }
 
     /// Loads `from` into the register location `dst`.

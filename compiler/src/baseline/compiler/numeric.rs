@@ -185,6 +185,8 @@ impl<M: MacroAssembler> Compiler<'_, '_, M> {
         }
         Ok(match b.loc {
             Loc::Imm(_) => (b.loc, None),
+            // Read in place.
+            Loc::Reg(r) if Self::is_pinned(r) => (b.loc, None),
             _ => {
                 let r = self.gpr_of(b)?;
                 (Loc::Reg(r), Some(r))

@@ -426,6 +426,17 @@ impl MacroAssembler for Riscv64 {
         FReg(28), // ft8-ft9
         FReg(29),
     ];
+    // s4-s11 (s1-s3 hold the slots' base, the vmctx and the memory base).
+    const PINNED: &'static [Reg] = &[
+        Reg(20),
+        Reg(21),
+        Reg(22),
+        Reg(23),
+        Reg(24),
+        Reg(25),
+        Reg(26),
+        Reg(27),
+    ];
     const DIVISION: Option<(Reg, Reg)> = None;
     const SHIFT_COUNT: Option<Reg> = None;
     const RESULT: Reg = Reg(10);

@@ -262,6 +262,8 @@ impl MacroAssembler for X64 {
         FReg(13),
         FReg(14),
     ];
+    // rbx, r12, r13 (r14 and r15 hold the vmctx and the memory base).
+    const PINNED: &'static [Reg] = &[Reg(3), Reg(12), Reg(13)];
     const DIVISION: Option<(Reg, Reg)> = Some((Reg(0), Reg(2)));
     const SHIFT_COUNT: Option<Reg> = Some(Reg(1));
     const RESULT: Reg = Reg(0);
