@@ -193,6 +193,8 @@ def kiln_firmware(p, board="host", kiln=None, disable=None, label="a", isa_flags
     isa_flags = ISA_FLAGS if isa_flags is None else isa_flags
     if isa_flags:
         label += "-isa-" + "-".join(isa_flags)
+    if OPT_LEVEL:
+        label += "-opt-" + OPT_LEVEL
     off = disable if disable is not None else os.environ.get("KILN_DISABLE", "")
     if off:
         label += "-without-" + off.replace(",", "-")
@@ -201,6 +203,8 @@ def kiln_firmware(p, board="host", kiln=None, disable=None, label="a", isa_flags
     cmd = [str(kiln), "build", "--board", board, "--bench", *p.kiln_args, str(p.wasm), "-o", str(fw)]
     for flag in isa_flags:
         cmd += ["--isa-flag", flag]
+    if OPT_LEVEL:
+        cmd += ["--opt-level", OPT_LEVEL]
     for host, guest in p.dirs:
         cmd += ["--dir", f"{host}::{guest}"]
     cmd += ["--", *p.argv[1:]]
@@ -236,6 +240,8 @@ def run_kiln(p, fw):
 def kiln_compile(wasm, target=None, extra=()):
     """Compiles without the cache; wall, CPU seconds and peak RSS (MB) of `kiln compile`."""
     cmd = [str(KILN), "compile", *extra, str(wasm), "-o", str(OUT / f"compile-{os.getpid()}.o")]
+    if OPT_LEVEL and "--opt-level" not in extra:
+        cmd += ["--opt-level", OPT_LEVEL]
     if target:
         cmd += ["--target", target]
     t0 = time.perf_counter()
@@ -291,6 +297,8 @@ def run_native(p):
 USE_CPU = False
 # --isa-flag: the ISA flags Kiln's firmware is built with (empty: the board's).
 ISA_FLAGS = []
+# --opt-level: Kiln's optimisation level (None: kiln's default, `speed`).
+OPT_LEVEL = None
 
 
 def timed(result):
@@ -587,6 +595,8 @@ def main():
                     help="build Kiln's firmware with this --isa-flag (repeatable; default: the board's)")
     ap.add_argument("--ab-isa-flag", action="append", default=None, metavar="FLAG",
                     help="also measure Kiln built with this --isa-flag (e.g. baseline), alternating")
+    ap.add_argument("--opt-level", choices=["none", "speed"],
+                    help="build Kiln's firmware at this --opt-level (`none`: the fast tier only)")
     ap.add_argument("--cpu", action="store_true",
                     help="time the CPU seconds of whole runs instead (steadier on a busy machine)")
     ap.add_argument("--compile-python", action="store_true", help="CPython compile time per architecture")
@@ -595,9 +605,10 @@ def main():
     ap.add_argument("--save", help="write the QEMU counts as JSON here")
     ap.add_argument("--baseline", help="QEMU counts saved earlier, to compare with")
     args = ap.parse_args()
-    global USE_CPU, ISA_FLAGS
+    global USE_CPU, ISA_FLAGS, OPT_LEVEL
     USE_CPU = args.cpu
     ISA_FLAGS = args.isa_flag
+    OPT_LEVEL = args.opt_level
 
     if not args.no_build and not args.kiln:
         subprocess.run(["cargo", "build", "--release", "-q", "-p", "kiln-compiler"], cwd=ROOT, check=True)
