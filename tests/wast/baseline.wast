@@ -4801,6 +4801,15 @@
       (return (select (local.get 0) (local.get 1) (i32.lt_u (local.get 0) (local.get 1)))))
       (if (i32.ge_s (local.get 0) (local.get 1)) (then (return (i32.const -1)))))
     (i32.sub (local.get 0) (local.get 1)))
+  ;; select reads its condition and the value it drops in place; the
+  ;; value it keeps is a copy, changed afterwards.
+  (func (export "select_in_place") (param i32 i32 i32) (result i32)
+    (drop (local.get 0)) (drop (local.get 1)) (drop (local.get 2))
+    (drop (local.get 0)) (drop (local.get 1)) (drop (local.get 2))
+    (i32.add
+      (i32.mul (i32.add (select (local.get 0) (local.get 1) (local.get 2)) (i32.const 1))
+               (i32.const 100))
+      (i32.add (i32.mul (local.get 0) (i32.const 10)) (i32.add (local.get 1) (local.get 2)))))
   ;; i64 locals, a store and a load through a pinned index.
   (func (export "i64_store_load") (param i32 i64) (result i64)
     (drop (local.get 0)) (drop (local.get 1))
@@ -4822,4 +4831,6 @@
 (assert_return (invoke "classify" (i32.const 6) (i32.const 1)) (i32.const 5))
 (assert_return (invoke "classify" (i32.const 2) (i32.const 7)) (i32.const -5))
 (assert_return (invoke "classify" (i32.const 3) (i32.const 1)) (i32.const 2))
+(assert_return (invoke "select_in_place" (i32.const 3) (i32.const 4) (i32.const 1)) (i32.const 435))
+(assert_return (invoke "select_in_place" (i32.const 3) (i32.const 4) (i32.const 0)) (i32.const 534))
 (assert_return (invoke "i64_store_load" (i32.const 64) (i64.const 0x123456789)) (i64.const 0x2468acf12))

@@ -380,7 +380,9 @@ impl<M: MacroAssembler> Compiler<'_, '_, M> {
         let cond = self.pop()?;
         let b = self.pop()?;
         let a = self.pop()?;
-        let rc = self.gpr_of(cond)?;
+        // The condition and the value not kept are only read: a pinned
+        // local's register serves as it is.
+        let rc = self.read_gpr(cond)?;
         if a.ty.is_float() {
             let fa = self.fpr_of(a)?;
             let fb = self.fpr_of(b)?;
@@ -389,7 +391,7 @@ impl<M: MacroAssembler> Compiler<'_, '_, M> {
             self.push(a.ty, Loc::FReg(fa));
         } else {
             let ra = self.gpr_of(a)?;
-            let rb = self.gpr_of(b)?;
+            let rb = self.read_gpr(b)?;
             self.m.select(a.ty, rc, ra, rb);
             self.free_gpr(rb);
             self.push(a.ty, Loc::Reg(ra));
