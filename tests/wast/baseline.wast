@@ -4810,6 +4810,16 @@
       (i32.mul (i32.add (select (local.get 0) (local.get 1) (local.get 2)) (i32.const 1))
                (i32.const 100))
       (i32.add (i32.mul (local.get 0) (i32.const 10)) (i32.add (local.get 1) (local.get 2)))))
+  ;; i64.and with 0xffffffff is one instruction that clears the upper half,
+  ;; here of a pinned local's copy (the local keeps its upper half).
+  (func (export "low_half") (param i64) (result i64)
+    (drop (local.get 0)) (drop (local.get 0)) (drop (local.get 0))
+    (i64.add (i64.mul (i64.and (local.get 0) (i64.const 0xffffffff)) (i64.const 0x10))
+             (i64.shr_u (local.get 0) (i64.const 32))))
+  (func (export "low_half_of_product") (param i64 i64) (result i64)
+    (i64.and (i64.mul (local.get 0) (local.get 1)) (i64.const 0xffffffff)))
+  (func (export "i32_and_all_ones") (param i32) (result i32)
+    (i32.and (local.get 0) (i32.const 0xffffffff)))
   ;; i64 locals, a store and a load through a pinned index.
   (func (export "i64_store_load") (param i32 i64) (result i64)
     (drop (local.get 0)) (drop (local.get 1))
@@ -4833,4 +4843,9 @@
 (assert_return (invoke "classify" (i32.const 3) (i32.const 1)) (i32.const 2))
 (assert_return (invoke "select_in_place" (i32.const 3) (i32.const 4) (i32.const 1)) (i32.const 435))
 (assert_return (invoke "select_in_place" (i32.const 3) (i32.const 4) (i32.const 0)) (i32.const 534))
+(assert_return (invoke "low_half" (i64.const 0x123456789abcdef0)) (i64.const 0x9be024578))
+(assert_return (invoke "low_half" (i64.const -1)) (i64.const 0x10ffffffef))
+(assert_return (invoke "low_half_of_product" (i64.const 0x100000003) (i64.const 0x300000005)) (i64.const 15))
+(assert_return (invoke "low_half_of_product" (i64.const -1) (i64.const 2)) (i64.const 0xfffffffe))
+(assert_return (invoke "i32_and_all_ones" (i32.const -5)) (i32.const -5))
 (assert_return (invoke "i64_store_load" (i32.const 64) (i64.const 0x123456789)) (i64.const 0x2468acf12))

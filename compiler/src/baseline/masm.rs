@@ -79,6 +79,13 @@ pub(crate) enum IntOp {
     Xor,
 }
 
+/// `i64.and x, 0xffffffff`, which 64-bit multiply code does for every low
+/// half: every architecture clears the upper half with one instruction
+/// instead of building the mask.
+pub(crate) fn is_low_half_mask(op: IntOp, ty: Ty, rhs: Loc) -> bool {
+    op == IntOp::And && ty == Ty::I64 && rhs == Loc::Imm(0xffff_ffff)
+}
+
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum ShiftOp {
     Shl,

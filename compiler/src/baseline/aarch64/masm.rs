@@ -25,6 +25,7 @@ use super::asm::{
 use crate::baseline::masm::{
     ArgPlace, Callee, Count, Division, Extend, FReg, FloatCc, FloatOp, FloatUnary, Heap, IntCc,
     IntOp, Label, Load, Loc, MacroAssembler, Reg, ShiftOp, TableCall, Truncation, Ty,
+    is_low_half_mask,
 };
 use crate::target::BoundsChecks;
 use crate::translate::environ::{self, funcref, memory as vm_memory, table as vm_table, vmctx};
@@ -524,6 +525,11 @@ impl MacroAssembler for Aarch64 {
 
     fn int_op(&mut self, op: IntOp, ty: Ty, dst: Reg, rhs: Loc) {
         let (wd, d) = (w(ty), r(dst));
+        if is_low_half_mask(op, ty, rhs) {
+            // A 32-bit move clears the upper half: no mask to build.
+            self.a.mov(Width::W32, d, d);
+            return;
+        }
         if let (Loc::Imm(bits), IntOp::Add | IntOp::Sub) = (rhs, op) {
             let (bits, mask) = match ty.is_64() {
                 true => (bits, u64::MAX),

@@ -26,6 +26,7 @@ use super::asm::{self, Alu, Assembler, Cond, FAlu, FCmp, Round, Store, Width, fi
 use crate::baseline::masm::{
     ArgPlace, Callee, Count, Division, Extend, FReg, FloatCc, FloatOp, FloatUnary, Heap, IntCc,
     IntOp, Label, Load, Loc, MacroAssembler, Reg, ShiftOp, TableCall, Truncation, Ty,
+    is_low_half_mask,
 };
 use crate::target::BoundsChecks;
 use crate::translate::environ::{self, funcref, memory as vm_memory, table as vm_table, vmctx};
@@ -592,6 +593,11 @@ impl MacroAssembler for Riscv64 {
 
     fn int_op(&mut self, op: IntOp, ty: Ty, dst: Reg, rhs: Loc) {
         let (wd, d) = (w(ty), r(dst));
+        if is_low_half_mask(op, ty, rhs) {
+            // No mask to build: `andi` takes 12 bits.
+            self.a.zext_w(d, d);
+            return;
+        }
         if let Loc::Imm(bits) = rhs {
             let imm = canonical(ty, bits) as i64;
             let imm = if op == IntOp::Sub {

@@ -23,6 +23,7 @@ use super::asm::{Alu, Assembler, Bits, Cond, Gpr, Mem, Shift, Sse, Unary, Width,
 use crate::baseline::masm::{
     ArgPlace, Callee, Count, Division, Extend, FReg, FloatCc, FloatOp, FloatUnary, Heap, IntCc,
     IntOp, Label, Load, Loc, MacroAssembler, Reg, ShiftOp, TableCall, Truncation, Ty,
+    is_low_half_mask,
 };
 use crate::target::BoundsChecks;
 use crate::translate::environ::{self, funcref, memory as vm_memory, table as vm_table, vmctx};
@@ -411,6 +412,11 @@ impl MacroAssembler for X64 {
 
     fn int_op(&mut self, op: IntOp, ty: Ty, dst: Reg, rhs: Loc) {
         let (w, d) = (width(ty), gpr(dst));
+        if is_low_half_mask(op, ty, rhs) {
+            // A 32-bit move clears the upper half: no 64-bit mask to load.
+            self.a.mov_rr(Width::W32, d, d);
+            return;
+        }
         let alu = match op {
             IntOp::Add => Alu::Add,
             IntOp::Sub => Alu::Sub,
