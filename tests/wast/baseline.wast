@@ -4727,7 +4727,9 @@
 ;; Pinned locals (compiler/src/baseline/compiler/pinning.rs): a function's
 ;; most used integer locals live in callee-saved registers, and an operand
 ;; that is such a local reads its register in place. The locals here are
-;; used often enough to be pinned. What must hold: an i32 parameter moved
+;; used often enough to be pinned: the `drop`s that open a function make
+;; its parameters heavy enough (a parameter needs twice a declared local's
+;; weight). What must hold: an i32 parameter moved
 ;; into its register has a clean upper half (the slot it came from held
 ;; only four bytes, over what an earlier frame left: `dirty`), callers'
 ;; registers survive a call, an operand that read the register before the
@@ -4744,6 +4746,8 @@
     (local.set 6 (i64.const -1)) (local.set 7 (i64.const -1)))
   ;; Its parameter is an address: a dirty upper half would fault.
   (func $index (param i32) (result i32)
+    (drop (local.get 0)) (drop (local.get 0)) (drop (local.get 0))
+    (drop (local.get 0)) (drop (local.get 0)) (drop (local.get 0))
     (i32.add
       (i32.add (i32.load (local.get 0)) (i32.load offset=4 (local.get 0)))
       (i32.add (local.get 0) (local.get 0))))
@@ -4752,6 +4756,8 @@
     (call $index (local.get 0)))
   ;; Sets its own pinned locals (the same registers as its callers') to junk.
   (func $clobber (param i32) (result i32) (local i32 i32)
+    (drop (local.get 0)) (drop (local.get 0)) (drop (local.get 0))
+    (drop (local.get 0)) (drop (local.get 0)) (drop (local.get 0))
     (local.set 1 (i32.const 0x5555))
     (local.set 2 (i32.const 0x7777))
     (local.set 0 (i32.xor (local.get 0) (local.get 1)))
@@ -4759,6 +4765,9 @@
     (local.set 2 (i32.mul (local.get 2) (local.get 0)))
     (i32.add (local.get 0) (i32.add (local.get 1) (local.get 2))))
   (func (export "survives_calls") (param i32) (result i32) (local i32)
+    (drop (local.get 0)) (drop (local.get 0)) (drop (local.get 0))
+    (drop (local.get 0)) (drop (local.get 0)) (drop (local.get 0))
+    (drop (local.get 1)) (drop (local.get 1)) (drop (local.get 1))
     (local.set 1 (i32.mul (local.get 0) (i32.const 3)))
     (drop (call $clobber (local.get 1)))
     ;; `local.get 0` is an operand in its register across the call.
@@ -4766,23 +4775,29 @@
       (i32.add (local.get 0) (i32.and (call $clobber (local.get 0)) (i32.const 0)))
       (local.get 1)))
   (func (export "old_value_tee") (param i32) (result i32)
-    (drop (local.get 0)) (drop (local.get 0))
+    (drop (local.get 0)) (drop (local.get 0)) (drop (local.get 0))
+    (drop (local.get 0)) (drop (local.get 0)) (drop (local.get 0))
     (i32.sub (local.get 0) (local.tee 0 (i32.const 100))))
   (func (export "old_value_set") (param i32) (result i32)
-    (drop (local.get 0)) (drop (local.get 0))
+    (drop (local.get 0)) (drop (local.get 0)) (drop (local.get 0))
+    (drop (local.get 0)) (drop (local.get 0)) (drop (local.get 0))
     local.get 0
     (local.set 0 (i32.const 7))
     local.get 0
     i32.sub)
   (func (export "swap") (param i32 i32) (result i32)
-    (drop (local.get 0)) (drop (local.get 1)) (drop (local.get 0)) (drop (local.get 1))
+    (drop (local.get 0)) (drop (local.get 0)) (drop (local.get 0))
+    (drop (local.get 0)) (drop (local.get 0)) (drop (local.get 0))
+    (drop (local.get 1)) (drop (local.get 1)) (drop (local.get 1))
+    (drop (local.get 1)) (drop (local.get 1)) (drop (local.get 1))
     local.get 0
     local.get 1
     local.set 0
     local.set 1
     (i32.sub (i32.mul (local.get 0) (i32.const 10)) (local.get 1)))
   (func (export "tee_itself") (param i64) (result i64)
-    (drop (local.get 0)) (drop (local.get 0))
+    (drop (local.get 0)) (drop (local.get 0)) (drop (local.get 0))
+    (drop (local.get 0)) (drop (local.get 0)) (drop (local.get 0))
     (i64.add (local.tee 0 (local.get 0)) (local.get 0)))
   ;; Sums n downwards; the old `n` stays on the stack over the loop's join.
   (func (export "loop_join") (param i32) (result i32) (local i32)
@@ -4796,6 +4811,10 @@
     (i32.add (local.get 1)))
   ;; Comparisons and branches that read pinned registers, through br_table.
   (func (export "classify") (param i32 i32) (result i32)
+    (drop (local.get 0)) (drop (local.get 0)) (drop (local.get 0))
+    (drop (local.get 0)) (drop (local.get 0)) (drop (local.get 0))
+    (drop (local.get 1)) (drop (local.get 1)) (drop (local.get 1))
+    (drop (local.get 1)) (drop (local.get 1)) (drop (local.get 1))
     (block (block (block
       (br_table 0 1 2 (i32.and (local.get 0) (i32.const 3))))
       (return (select (local.get 0) (local.get 1) (i32.lt_u (local.get 0) (local.get 1)))))
@@ -4804,8 +4823,12 @@
   ;; select reads its condition and the value it drops in place; the
   ;; value it keeps is a copy, changed afterwards.
   (func (export "select_in_place") (param i32 i32 i32) (result i32)
-    (drop (local.get 0)) (drop (local.get 1)) (drop (local.get 2))
-    (drop (local.get 0)) (drop (local.get 1)) (drop (local.get 2))
+    (drop (local.get 0)) (drop (local.get 0)) (drop (local.get 0))
+    (drop (local.get 0)) (drop (local.get 0)) (drop (local.get 0))
+    (drop (local.get 1)) (drop (local.get 1)) (drop (local.get 1))
+    (drop (local.get 1)) (drop (local.get 1)) (drop (local.get 1))
+    (drop (local.get 2)) (drop (local.get 2)) (drop (local.get 2))
+    (drop (local.get 2)) (drop (local.get 2)) (drop (local.get 2))
     (i32.add
       (i32.mul (i32.add (select (local.get 0) (local.get 1) (local.get 2)) (i32.const 1))
                (i32.const 100))
@@ -4813,6 +4836,7 @@
   ;; i64.and with 0xffffffff is one instruction that clears the upper half,
   ;; here of a pinned local's copy (the local keeps its upper half).
   (func (export "low_half") (param i64) (result i64)
+    (drop (local.get 0)) (drop (local.get 0)) (drop (local.get 0))
     (drop (local.get 0)) (drop (local.get 0)) (drop (local.get 0))
     (i64.add (i64.mul (i64.and (local.get 0) (i64.const 0xffffffff)) (i64.const 0x10))
              (i64.shr_u (local.get 0) (i64.const 32))))
@@ -4822,7 +4846,10 @@
     (i32.and (local.get 0) (i32.const 0xffffffff)))
   ;; i64 locals, a store and a load through a pinned index.
   (func (export "i64_store_load") (param i32 i64) (result i64)
-    (drop (local.get 0)) (drop (local.get 1))
+    (drop (local.get 0)) (drop (local.get 0)) (drop (local.get 0))
+    (drop (local.get 0)) (drop (local.get 0)) (drop (local.get 0))
+    (drop (local.get 1)) (drop (local.get 1)) (drop (local.get 1))
+    (drop (local.get 1)) (drop (local.get 1)) (drop (local.get 1))
     (i64.store offset=16 (local.get 0) (local.get 1))
     (i64.add (i64.load offset=16 (local.get 0)) (local.get 1))))
 

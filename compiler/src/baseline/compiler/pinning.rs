@@ -14,16 +14,20 @@ use wasmparser::{FunctionBody, Operator};
 use super::{Compiler, Step, Ty};
 use crate::baseline::masm::{Loc, MacroAssembler, Reg};
 
-/// Below this weight the register's save and restore (and moving a
-/// parameter in or zeroing a declared local) cost more than they save.
+/// Below this weight a declared local's register costs more (a save, the
+/// zeroing, a restore) than its uses save.
 const MIN_WEIGHT: u64 = 4;
+/// A parameter's register also costs a load from the slot the prologue
+/// stored it to, and a move: twice a declared local's fixed cost.
+const MIN_PARAM_WEIGHT: u64 = 2 * MIN_WEIGHT;
 /// Loops nested deeper than this weigh no more.
 const MAX_LOOP_DEPTH: u32 = 6;
 
 /// The locals to pin, each with its register: at most `regs.len()`, the
-/// heaviest first.
+/// heaviest first. Locals `0..params` are the parameters.
 pub(super) fn choose(
     locals: &[Ty],
+    params: usize,
     body: &FunctionBody<'_>,
     regs: &[Reg],
 ) -> Step<Vec<(u32, Reg)>> {
@@ -57,7 +61,13 @@ pub(super) fn choose(
         }
     }
     let mut candidates: Vec<u32> = (0..locals.len() as u32)
-        .filter(|&k| !locals[k as usize].is_float() && weight[k as usize] >= MIN_WEIGHT)
+        .filter(|&k| {
+            let least = match (k as usize) < params {
+                true => MIN_PARAM_WEIGHT,
+                false => MIN_WEIGHT,
+            };
+            !locals[k as usize].is_float() && weight[k as usize] >= least
+        })
         .collect();
     // Heaviest first; among equals the lower index, so the choice is stable.
     candidates.sort_by_key(|&k| (std::cmp::Reverse(weight[k as usize]), k));
@@ -70,7 +80,7 @@ impl<M: MacroAssembler> Compiler<'_, '_, M> {
     /// its local's slot and moves the local's first value into it.
     pub(super) fn pin_locals(&mut self, body: &FunctionBody<'_>, params: usize) -> Step {
         let regs = if self.env.pin_locals { M::PINNED } else { &[] };
-        self.pins = choose(&self.locals, body, regs)?;
+        self.pins = choose(&self.locals, params, body, regs)?;
         self.pinned = vec![None; self.locals.len()];
         for &(k, r) in &self.pins {
             self.pinned[k as usize] = Some(r);
@@ -103,11 +113,11 @@ impl<M: MacroAssembler> Compiler<'_, '_, M> {
 mod tests {
     use super::*;
 
-    fn chosen(wat: &str, locals: &[Ty], regs: &[Reg]) -> Vec<(u32, Reg)> {
+    fn chosen(wat: &str, locals: &[Ty], params: usize, regs: &[Reg]) -> Vec<(u32, Reg)> {
         let module = wat::parse_str(wat).expect("valid module");
         for payload in wasmparser::Parser::new(0).parse_all(&module) {
             if let Ok(wasmparser::Payload::CodeSectionEntry(body)) = payload {
-                return match choose(locals, &body, regs) {
+                return match choose(locals, params, &body, regs) {
                     Ok(c) => c,
                     Err(_) => panic!("scan failed"),
                 };
@@ -119,27 +129,34 @@ mod tests {
     #[test]
     fn loop_uses_outweigh_straight_line_ones() {
         // Local 0: six uses outside loops; local 1: two inside one (weight 8).
-        let wat = r#"(module (func (param i32 i32)
+        let wat = r#"(module (func (local i32 i32)
             local.get 0 local.get 0 local.get 0 local.get 0 local.get 0 local.set 0
             (loop local.get 1 local.set 1)))"#;
         let regs = [Reg(3), Reg(12)];
-        assert_eq!(
-            chosen(wat, &[Ty::I32, Ty::I32], &regs),
-            [(1, Reg(3)), (0, Reg(12))]
-        );
-        assert_eq!(chosen(wat, &[Ty::I32, Ty::I32], &regs[..1]), [(1, Reg(3))]);
+        let locals = [Ty::I32, Ty::I32];
+        assert_eq!(chosen(wat, &locals, 0, &regs), [(1, Reg(3)), (0, Reg(12))]);
+        assert_eq!(chosen(wat, &locals, 0, &regs[..1]), [(1, Reg(3))]);
     }
 
     #[test]
     fn floats_and_light_locals_stay_in_slots() {
-        let wat = r#"(module (func (param f64 i64 i32)
+        let wat = r#"(module (func (local f64 i64 i32)
             (loop local.get 0 drop local.get 0 drop local.get 2 drop)
             local.get 1 drop local.get 1 drop local.get 1 drop))"#;
         // f64 local 0 is never pinned; local 1 weighs 3, under MIN_WEIGHT.
-        assert_eq!(
-            chosen(wat, &[Ty::F64, Ty::I64, Ty::I32], &[Reg(3), Reg(12)]),
-            [(2, Reg(3))]
-        );
-        assert_eq!(chosen(wat, &[Ty::F64, Ty::I64, Ty::I32], &[]), []);
+        let locals = [Ty::F64, Ty::I64, Ty::I32];
+        assert_eq!(chosen(wat, &locals, 0, &[Reg(3), Reg(12)]), [(2, Reg(3))]);
+        assert_eq!(chosen(wat, &locals, 0, &[]), []);
+    }
+
+    #[test]
+    fn parameters_need_twice_the_weight() {
+        // Both weigh 4: enough for the declared local 1, not for parameter 0.
+        let wat = r#"(module (func (param i64) (local i64)
+            local.get 0 local.get 0 local.get 0 local.set 0
+            local.get 1 local.get 1 local.get 1 local.set 1))"#;
+        let locals = [Ty::I64, Ty::I64];
+        assert_eq!(chosen(wat, &locals, 1, &[Reg(3), Reg(12)]), [(1, Reg(3))]);
+        assert_eq!(chosen(wat, &locals, 0, &[Reg(3), Reg(12)]).len(), 2);
     }
 }
