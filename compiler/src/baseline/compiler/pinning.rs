@@ -62,9 +62,10 @@ pub(super) fn choose(
     }
     let mut candidates: Vec<u32> = (0..locals.len() as u32)
         .filter(|&k| {
-            let least = match (k as usize) < params {
-                true => MIN_PARAM_WEIGHT,
-                false => MIN_WEIGHT,
+            let least = if (k as usize) < params {
+                MIN_PARAM_WEIGHT
+            } else {
+                MIN_WEIGHT
             };
             !locals[k as usize].is_float() && weight[k as usize] >= least
         })
