@@ -125,9 +125,7 @@ pub(super) struct Compiler<'a, 'm, M: MacroAssembler> {
     stack: Vec<Val>,
     control: Vec<Frame>,
     locals: Vec<Ty>,
-    /// `pinned[k] == Some(r)`: local `k` lives in callee-saved register `r`.
-    pinned: Vec<Option<Reg>>,
-    /// The pinned locals with their registers, to save and restore.
+    /// The pinned locals with their callee-saved registers (a few at most).
     pins: Vec<(u32, Reg)>,
     /// Bit `n` set: register `n` of [`MacroAssembler::GPRS`] is free.
     free_gprs: u32,
@@ -168,7 +166,6 @@ pub(super) fn compile<M: MacroAssembler>(
         stack: Vec::new(),
         control: Vec::new(),
         locals: Vec::new(),
-        pinned: Vec::new(),
         pins: Vec::new(),
         free_gprs: M::GPRS.iter().fold(0, |m, r| m | 1 << r.0),
         free_fprs: M::FPRS.iter().fold(0, |m, r| m | 1 << r.0),
@@ -236,7 +233,6 @@ impl<M: MacroAssembler> Compiler<'_, '_, M> {
         let memory_base = !self.env.module.memories.is_empty()
             && self.env.bounds_checks == crate::target::BoundsChecks::Guard;
         let patch = self.m.prologue(&params, memory_base, overflow);
-        self.m.zero_slots(params.len(), self.locals.len());
         self.pin_locals(body, params.len())?;
         let epilogue = self.m.new_label();
         self.control.push(Frame::function(epilogue, results));
@@ -689,7 +685,7 @@ impl<M: MacroAssembler> Compiler<'_, '_, M> {
 
     /// The callee-saved register local `k` lives in, if it is pinned.
     fn pinned_register(&self, k: u32) -> Option<Reg> {
-        self.pinned.get(k as usize).copied().flatten()
+        self.pins.iter().find(|&&(j, _)| j == k).map(|&(_, r)| r)
     }
 
     /// Whether `r` is a pinned local's register (not an operand's to own).

@@ -76,17 +76,23 @@ pub(super) fn choose(
 }
 
 impl<M: MacroAssembler> Compiler<'_, '_, M> {
-    /// After the prologue (parameters in slots `0..params`, declared locals
-    /// zeroed): chooses the pinned locals, saves each register's value in
-    /// its local's slot and moves the local's first value into it.
+    /// After the prologue (parameters in slots `0..params`): chooses the
+    /// pinned locals, zeroes the declared locals left in slots, saves each
+    /// pinned register's value in its local's slot and moves the local's
+    /// first value into it.
     pub(super) fn pin_locals(&mut self, body: &FunctionBody<'_>, params: usize) -> Step {
         let regs = if self.env.pin_locals { M::PINNED } else { &[] };
         self.pins = choose(&self.locals, params, body, regs)?;
-        self.pinned = vec![None; self.locals.len()];
-        for &(k, r) in &self.pins {
-            self.pinned[k as usize] = Some(r);
+        // A pinned local's slot gets the caller's register, not a zero.
+        let mut run = params;
+        for k in params..=self.locals.len() {
+            if k == self.locals.len() || self.pinned_register(k as u32).is_some() {
+                self.m.zero_slots(run, k);
+                run = k + 1;
+            }
         }
-        for &(k, r) in &self.pins.clone() {
+        for i in 0..self.pins.len() {
+            let (k, r) = self.pins[i];
             if (k as usize) < params {
                 // At the parameter's own width: an i32's slot holds 4 bytes.
                 let t = self.alloc_gpr()?;
