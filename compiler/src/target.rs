@@ -55,8 +55,9 @@ pub struct CodegenOptions {
 /// code; `checks`: explicit bounds checks left out where an earlier check
 /// on the path already covers the access; `sext`: guard-region addresses
 /// `x + C` computed as `sext(x) + C`; `pin`: the fast tier's most used
-/// integer locals in callee-saved registers.
-pub const OPTIMIZATIONS: &[&str] = &["guard", "inline", "known", "checks", "sext", "pin"];
+/// integer locals in callee-saved registers; `align`: functions placed so
+/// that their loops span the fewest fetch windows (emit/layout.rs).
+pub const OPTIMIZATIONS: &[&str] = &["guard", "inline", "known", "checks", "sext", "pin", "align"];
 
 impl Default for CodegenOptions {
     fn default() -> Self {
@@ -238,6 +239,10 @@ fn build_isa(
     // Frames larger than the guard are still checked against the stack
     // limit in the prologue; no probing needed.
     set(&mut shared, "enable_probestack", "false")?;
+    // Basic-block offsets and edges, to place functions by their loops.
+    if options.enabled("align") {
+        set(&mut shared, "machine_code_cfg_info", "true")?;
+    }
     let shared = settings::Flags::new(shared);
 
     let mut builder = isa::lookup(triple.clone())

@@ -10,6 +10,7 @@
 
 pub mod blob;
 pub mod descriptor;
+mod layout;
 mod trampoline;
 
 use std::collections::HashMap;
@@ -34,6 +35,11 @@ struct Compiled {
     alignment: u64,
     relocs: Vec<ModuleReloc>,
     traps: Vec<(u32, u8)>,
+    /// Where in a fetch window the code would rather start (offset modulo
+    /// `alignment`), for its loops (see layout.rs), and the alignment the
+    /// code itself needs then.
+    start: Option<u32>,
+    start_alignment: u64,
 }
 
 /// Statistics of one compilation.
@@ -197,16 +203,28 @@ pub fn emit_object(
     let mut fbc = FunctionBuilderContext::new();
     let mut ctx = Context::new();
     let mut stats = Stats::default();
+    let mut text = layout::Text::new(&*isa);
     // Import adapters.
     for i in 0..module.num_imported_funcs {
         let func = trampoline::import_adapter(&env, i, &mut fbc)?;
         let c = compile(&mut ctx, func, &*isa, ids[i as usize], None)?;
-        funcs.push(define(&mut object, ids[i as usize], &c, &mut stats)?);
+        funcs.push(define(
+            &mut object,
+            &mut text,
+            ids[i as usize],
+            c,
+            &mut stats,
+        )?);
     }
-    for (index, c) in defined.iter().zip(&compiled) {
-        funcs.push(define(&mut object, ids[*index as usize], c, &mut stats)?);
+    for (index, c) in defined.iter().zip(compiled) {
+        funcs.push(define(
+            &mut object,
+            &mut text,
+            ids[*index as usize],
+            c,
+            &mut stats,
+        )?);
     }
-    drop(compiled);
     timer.lap("define functions");
 
     // Export trampolines.
@@ -227,9 +245,10 @@ pub fn emit_object(
         )?;
         let func = trampoline::export_trampoline(&env, export.index, &mut fbc)?;
         let c = compile(&mut ctx, func, &*isa, id, None)?;
-        define(&mut object, id, &c, &mut stats)?;
+        define(&mut object, &mut text, id, c, &mut stats)?;
         trampolines.insert(export.index, id);
     }
+    text.finish(&mut object)?;
 
     // The descriptor.
     let blob = descriptor::build(&descriptor::Inputs {
@@ -328,6 +347,15 @@ fn compile_unguarded(
     // matrix-multiply kernel ran 15 % slower or faster for it.
     let alignment =
         u64::from(code.buffer.alignment).max(u64::from(isa.function_alignment().preferred));
+    let placement = layout::Placement::new(isa, code.buffer.alignment);
+    let start = placement.and_then(|p| {
+        p.best_start(
+            &code.bb_starts,
+            &code.bb_edges,
+            code.buffer.data().len() as u32,
+        )
+    });
+    let start_alignment = placement.map_or(alignment, |p| u64::from(p.step));
     let bytes = code.buffer.data().to_vec();
     let mut traps = Vec::new();
     for t in code.buffer.traps() {
@@ -350,6 +378,8 @@ fn compile_unguarded(
         alignment,
         relocs,
         traps,
+        start,
+        start_alignment,
     })
 }
 
@@ -369,11 +399,14 @@ fn from_baseline(
             addend: code.call_addend,
         })
         .collect();
+    let alignment = u64::from(isa.function_alignment().preferred);
     Compiled {
         bytes: code.bytes,
-        alignment: u64::from(isa.function_alignment().preferred),
+        alignment,
         relocs,
         traps: code.traps,
+        start: None,
+        start_alignment: alignment,
     }
 }
 
@@ -424,17 +457,19 @@ impl Declined {
 
 fn define(
     object: &mut ObjectModule,
+    text: &mut layout::Text,
     id: FuncId,
-    c: &Compiled,
+    mut c: Compiled,
     stats: &mut Stats,
 ) -> Result<FuncCode> {
-    object.define_function_bytes(id, c.alignment, &c.bytes, &c.relocs)?;
     stats.code_bytes += c.bytes.len();
-    Ok(FuncCode {
+    let code = FuncCode {
         id,
         len: c.bytes.len() as u32,
-        traps: c.traps.clone(),
-    })
+        traps: std::mem::take(&mut c.traps),
+    };
+    text.define(object, id, c)?;
+    Ok(code)
 }
 
 /// CPU time per phase summed over the worker threads, and the functions
