@@ -12,8 +12,8 @@ Programs: every .wasm under ../shared/corpus/sightglass, CPython 3.11
 and the kernels in bench/kernels (built with `python3 -m ziglang cc -target
 wasm32-wasi -O2` and `gcc -O2`; built again with `-msimd128` as
 kernel-simd/*, against the same native binary). Each program runs --runs
-times per engine, the engines alternating (and swapping who goes first) so
-that machine noise hits both alike; the tables show medians. Time is the
+times per engine, the engines taking turns (each round starting with the
+next one) so that machine noise hits all alike; the tables show medians. Time is the
 region between `bench.start` and `bench.end` where the program has one,
 otherwise the whole run (Kiln: the firmware process from exec to exit;
 Wasmtime: instantiation plus `_start`, so Python's own start-up is not
@@ -360,12 +360,12 @@ def runtime_table(programs, runs, ab=None):
         k, w, n, kb = [], [], [], []
         status = "ok"
         i = 0
+        engines = ["kiln", "wasmtime"] + (["kiln-b"] if fw_b else []) + (["native"] if p.native else [])
         while i < runs or (i < 3 * runs and short(k, w)):
-            order = ["kiln", "wasmtime"] if i % 2 == 0 else ["wasmtime", "kiln"]
-            if fw_b:
-                order.insert(1, "kiln-b")
-            if p.native:
-                order.append("native")
+            # Each round starts with the next engine, so that none keeps
+            # one place in the order (two identical builds, one always run
+            # second, once measured 0.90 apart).
+            order = engines[i % len(engines):] + engines[:i % len(engines)]
             last = {}
             for engine in order:
                 if engine == "kiln":
@@ -391,18 +391,60 @@ def runtime_table(programs, runs, ab=None):
             "wasmtime": statistics.median(map(timed, w)),
             "native": statistics.median(map(timed, n)) if n else None,
             "kiln-b": statistics.median(map(timed, kb)) if kb else None,
+            # b/a of each round: the two ran back to back, so a slow spell
+            # of the machine hits both.
+            "pairs": [timed(b) / timed(a) for a, b in zip(k, kb)],
             "output": status,
         }
         rows.append(row)
         log(f"bench: {p.name}: kiln {row['kiln']:.4f} s, wasmtime {row['wasmtime']:.4f} s"
             + (f", native {row['native']:.4f} s" if row["native"] else "")
-            + (f", kiln-b {row['kiln-b']:.4f} s (b/a {row['kiln-b'] / row['kiln']:.3f})" if row["kiln-b"] else ""))
+            + (f", kiln-b {row['kiln-b']:.4f} s (b/a {ab_summary(row['pairs'])})" if row["kiln-b"] else ""))
     return rows, compile_rows
+
+
+def quartiles(xs):
+    """(lower quartile, median, upper quartile) of `xs`."""
+    if len(xs) < 2:
+        return xs[0], xs[0], xs[0]
+    q1, q2, q3 = statistics.quantiles(xs, n=4, method="inclusive")
+    return q1, q2, q3
+
+
+def verdict(q1, q3):
+    """What paired b/a ratios say: a difference only where the middle half
+    of the rounds lies on one side of 1."""
+    return "b slower" if q1 > 1 else "b faster" if q3 < 1 else "within noise"
+
+
+def ab_summary(pairs):
+    """The paired b/a ratios as `median [q1-q3] verdict`."""
+    q1, q2, q3 = quartiles(pairs)
+    return f"{q2:.3f} [{q1:.3f}-{q3:.3f}] {verdict(q1, q3)}"
+
+
+def print_ab(rows):
+    """The A/B table: per program the b/a ratios of the rounds (each round
+    ran both builds back to back), their median and middle half."""
+    rows = [r for r in rows if r.get("kiln-b") and max(r["kiln"], r["wasmtime"]) >= TIMER_BOUND]
+    if not rows:
+        return
+    print("\nA/B, kiln-b against kiln, paired by round: median b/a [middle half of the rounds];"
+          " 'b faster'/'b slower' when the middle half lies on one side of 1.\n")
+    head = f"{'program':28} {'b/a':>7} {'q1':>7} {'q3':>7}  verdict"
+    print(head)
+    print("-" * len(head))
+    medians = []
+    for r in rows:
+        q1, q2, q3 = quartiles(r["pairs"])
+        medians.append(q2)
+        print(f"{r['p'].name:28} {q2:7.3f} {q1:7.3f} {q3:7.3f}  {verdict(q1, q3)}")
+    print(f"\ngeomean of the paired medians: {geomean(medians):.3f} over {len(medians)} programs")
 
 
 def print_runtime(rows, runs):
     print(f"\nRun time, host board (x86_64), median of {runs} runs per engine ({3 * runs} for regions under"
-          f" {SHORT * 1000:.0f} ms), engines alternating.")
+          f" {SHORT * 1000:.0f} ms), engines taking turns.")
     print("region: bench = bench.start..bench.end; whole = the whole run (wall time);"
           " cpu = CPU time of the whole run (--cpu).\n")
     head = f"{'program':28} {'region':6} {'kiln s':>9} {'wasmtime s':>10} {'kiln/wt':>8} {'native s':>9} {'kiln/nat':>8}  output"
@@ -444,7 +486,8 @@ def print_runtime(rows, runs):
         print("geomean kiln/native gcc -O2 (C kernels, simd128): n/a (Kiln refused all of them)")
     ab = [r["kiln-b"] / r["kiln"] for r in rows if r.get("kiln-b") and max(r["kiln"], r["wasmtime"]) >= TIMER_BOUND]
     if ab:
-        print(f"geomean kiln-b/kiln (--ab): {geomean(ab):.3f} over {len(ab)} programs")
+        print(f"geomean kiln-b/kiln (--ab): {geomean(ab):.3f} over {len(ab)} programs (ratio of medians)")
+        print_ab(rows)
 
 
 def print_compile(compile_rows):
