@@ -391,8 +391,8 @@ def runtime_table(programs, runs, ab=None):
             "wasmtime": statistics.median(map(timed, w)),
             "native": statistics.median(map(timed, n)) if n else None,
             "kiln-b": statistics.median(map(timed, kb)) if kb else None,
-            # b/a of each round: the two ran back to back, so a slow spell
-            # of the machine hits both.
+            # b/a of each round: the two ran within one round, so a slow
+            # spell of the machine hits both.
             "pairs": [timed(b) / timed(a) for a, b in zip(k, kb)],
             "output": status,
         }
@@ -425,7 +425,7 @@ def ab_summary(pairs):
 
 def print_ab(rows):
     """The A/B table: per program the b/a ratios of the rounds (each round
-    ran both builds back to back), their median and middle half."""
+    ran both builds), their median and middle half."""
     rows = [r for r in rows if r.get("kiln-b") and max(r["kiln"], r["wasmtime"]) >= TIMER_BOUND]
     if not rows:
         return
