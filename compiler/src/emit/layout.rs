@@ -5,7 +5,7 @@
 //! relative to the windows the front end fetches and caches decoded code in
 //! is an accident of the code before it. shootout-sieve's 24-byte inner loop
 //! is byte for byte Wasmtime's, and ran 1.1-1.6x Wasmtime's time because in
-//! Kiln it crossed into a second window; placed in one, it runs 1.12-1.40x
+//! Kiln it crossed into a second window; placed in one, it runs 1.11-1.40x
 //! faster (docs/performance.md, "Loop placement in fetch windows").
 //!
 //! A function moves only when none of its innermost loops gets worse and
@@ -51,7 +51,7 @@ const STRADDLE_COST: u64 = 2;
 /// Only functions whose innermost loops are all at most this many windows
 /// long are placed. For such a loop the windows it spans are a large part
 /// of what the front end does per iteration (sieve's 24-byte loop ran
-/// 1.12-1.40x faster in one window than across two); a longer loop's speed
+/// 1.11-1.40x faster in one window than across two); a longer loop's speed
 /// depends on finer details that any move changes: shootout-matrix's
 /// 385-byte loop ran 0.89x as fast moved by 3 bytes, with the same windows
 /// and no branch across a boundary.
