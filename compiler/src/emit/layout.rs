@@ -92,14 +92,15 @@ impl Placement {
     /// all loops weighted by depth. `None` if there is no such offset: a
     /// start that helps one hot loop by hurting another is not taken.
     pub fn best_start(&self, bb_starts: &[u32], bb_edges: &[(u32, u32)], len: u32) -> Option<u32> {
-        let loops = loops(bb_starts, bb_edges, len);
+        let blocks = blocks(bb_starts, len);
+        let loops = loops(&blocks, bb_edges);
         let small = |l: &Loop| l.end - l.start <= MAX_LEAF_WINDOWS * self.window;
         if loops.is_empty() || !loops.iter().filter(|l| l.leaf).all(small) {
             return None;
         }
         // Each branch belongs to the innermost loop around it.
         let branches: Vec<(u32, u32, usize)> = match self.branches {
-            Some(sizes) => branches(bb_starts, bb_edges, len, sizes)
+            Some(sizes) => branches(&blocks, bb_edges, sizes)
                 .into_iter()
                 .filter_map(|(start, end)| {
                     let (owner, _) = loops
@@ -155,21 +156,12 @@ impl Placement {
 /// conditional branch; one that jumps elsewhere on every edge with a jump,
 /// after a conditional branch if it has two targets. (A block that only
 /// falls through has no branch: Cranelift removes such jumps.)
-fn branches(
-    bb_starts: &[u32],
-    bb_edges: &[(u32, u32)],
-    len: u32,
-    sizes: BranchSizes,
-) -> Vec<(u32, u32)> {
-    let mut starts = bb_starts.to_vec();
-    starts.sort_unstable();
-    starts.dedup();
+fn branches(blocks: &[(u32, u32)], bb_edges: &[(u32, u32)], sizes: BranchSizes) -> Vec<(u32, u32)> {
     let mut edges = bb_edges.to_vec();
     edges.sort_unstable();
     edges.dedup();
     let mut found = Vec::new();
-    for (i, &start) in starts.iter().enumerate() {
-        let end = starts.get(i + 1).copied().unwrap_or(len);
+    for &(start, end) in blocks {
         let first = edges.partition_point(|&(from, _)| from < start);
         let last = edges.partition_point(|&(from, _)| from <= start);
         let targets: Vec<u32> = edges[first..last].iter().map(|&(_, to)| to).collect();
@@ -200,13 +192,11 @@ struct Loop {
 
 /// The loops of a function, each weighted 4^(depth - 1) by how many loops
 /// (itself included) contain it, capped at depth 10.
-fn loops(bb_starts: &[u32], bb_edges: &[(u32, u32)], len: u32) -> Vec<Loop> {
-    let mut starts = bb_starts.to_vec();
-    starts.sort_unstable();
-    starts.dedup();
+fn loops(blocks: &[(u32, u32)], bb_edges: &[(u32, u32)]) -> Vec<Loop> {
+    // The end of the block that starts at `from` (an edge's source).
     let block_end = |from: u32| {
-        let next = starts.partition_point(|&s| s <= from);
-        starts.get(next).copied().unwrap_or(len)
+        let i = blocks.partition_point(|&(s, _)| s < from);
+        blocks.get(i).map_or(from, |&(_, end)| end)
     };
     let mut loops: Vec<Loop> = Vec::new();
     for &(from, to) in bb_edges.iter().filter(|(from, to)| to <= from) {
@@ -236,11 +226,22 @@ fn loops(bb_starts: &[u32], bb_edges: &[(u32, u32)], len: u32) -> Vec<Loop> {
     loops
 }
 
+/// The basic blocks of a function of `len` bytes as `start..end` ranges,
+/// in address order, from Cranelift's block starts.
+fn blocks(bb_starts: &[u32], len: u32) -> Vec<(u32, u32)> {
+    let mut starts = bb_starts.to_vec();
+    starts.sort_unstable();
+    starts.dedup();
+    let ends = starts.iter().skip(1).copied().chain([len]);
+    starts.iter().copied().zip(ends).collect()
+}
+
 /// How many `window`-byte windows the bytes `start..end` touch.
 fn windows(start: u32, end: u32, window: u32) -> u32 {
-    match end > start {
-        true => (end - 1) / window - start / window + 1,
-        false => 0,
+    if end > start {
+        (end - 1) / window - start / window + 1
+    } else {
+        0
     }
 }
 
@@ -360,7 +361,7 @@ mod tests {
             (0x30, 0x10),
         ];
         assert_eq!(
-            branches(&starts, &edges, 0x48, sizes),
+            branches(&blocks(&starts, 0x48), &edges, sizes),
             vec![(0x1a, 0x20), (0x2b, 0x30), (0x3b, 0x40), (0x35, 0x3b)]
         );
     }
@@ -446,7 +447,7 @@ mod tests {
         let starts = [0x00, 0x10, 0x3c, 0x54, 0x80];
         let edges = [(0x10, 0x3c), (0x3c, 0x3c), (0x3c, 0x54), (0x54, 0x10)];
         assert_eq!(
-            loops(&starts, &edges, 0x90),
+            loops(&blocks(&starts, 0x90), &edges),
             vec![
                 Loop {
                     start: 0x3c,
