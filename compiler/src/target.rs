@@ -56,8 +56,13 @@ pub struct CodegenOptions {
 /// on the path already covers the access; `sext`: guard-region addresses
 /// `x + C` computed as `sext(x) + C`; `pin`: the fast tier's most used
 /// integer locals in callee-saved registers; `align`: functions placed so
-/// that their loops span the fewest fetch windows (emit/layout.rs).
-pub const OPTIMIZATIONS: &[&str] = &["guard", "inline", "known", "checks", "sext", "pin", "align"];
+/// that their loops span the fewest fetch windows (emit/layout.rs);
+/// `cmp64`: on riscv64, i32 comparisons made on sign-extended operands
+/// (translate/numeric.rs); `anchor`: on riscv64, large access offsets
+/// from shared anchors (translate/anchors.rs).
+pub const OPTIMIZATIONS: &[&str] = &[
+    "guard", "inline", "known", "checks", "sext", "pin", "align", "cmp64", "anchor",
+];
 
 impl Default for CodegenOptions {
     fn default() -> Self {

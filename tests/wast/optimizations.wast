@@ -328,6 +328,49 @@
 (assert_trap (invoke "sum3" (i32.const -9)) "out of bounds memory access")
 (assert_trap (invoke "sum3" (i32.const 65524)) "out of bounds memory access")
 
+;; -- large offsets from a shared anchor (riscv64) ---------------------------
+;; An offset a riscv64 load or store cannot encode (outside -2048..2047) is
+;; split into a multiple of 4096 added to the address and the rest, when
+;; two accesses in a block share that multiple. Sums, wrapping `x + C`
+;; addresses, the order of stores and the traps must stay as they were.
+(module
+  (memory 1)
+  (data (i32.const 0) "\01\02\03\04\05\06\07\08\09\0a\0b\0c\0d\0e\0f\10")
+  (data (i32.const 5000) "\11\12\13\14\15\16\17\18\19\1a\1b\1c\1d\1e\1f\20")
+  (func (export "pair") (param i32) (result i64)
+    (i64.add (i64.load offset=5000 (local.get 0)) (i64.load offset=5008 (local.get 0))))
+  ;; Anchors 4096, 4096, 8192, 8192.
+  (func (export "spread") (param i32)
+    (i32.store8 offset=2048 (local.get 0) (i32.const 1))
+    (i32.store8 offset=6143 (local.get 0) (i32.const 2))
+    (i32.store8 offset=6144 (local.get 0) (i32.const 3))
+    (i32.store8 offset=6145 (local.get 0) (i32.const 4)))
+  (func (export "byte") (param i32) (result i32) (i32.load8_u (local.get 0)))
+  ;; `x + C` with both constants past 2047 (the sext(x) + C form).
+  (func (export "xc") (param i32) (result i32)
+    (drop (i32.load8_u (i32.add (local.get 0) (i32.const 5000))))
+    (i32.load (i32.add (local.get 0) (i32.const 5004))))
+)
+(assert_return (invoke "pair" (i32.const 0)) (i64.const 0x38363432302e2c2a))
+(assert_return (invoke "pair" (i32.const 60520)) (i64.const 0))
+(assert_trap (invoke "pair" (i32.const 60521)) "out of bounds memory access")
+(assert_trap (invoke "pair" (i32.const -1)) "out of bounds memory access")
+(assert_return (invoke "spread" (i32.const 100)))
+(assert_return (invoke "byte" (i32.const 2148)) (i32.const 1))
+(assert_return (invoke "byte" (i32.const 6243)) (i32.const 2))
+(assert_return (invoke "byte" (i32.const 6244)) (i32.const 3))
+(assert_return (invoke "byte" (i32.const 6245)) (i32.const 4))
+;; The last store is out of bounds: the three before it happened.
+(assert_trap (invoke "spread" (i32.const 59391)) "out of bounds memory access")
+(assert_return (invoke "byte" (i32.const 61439)) (i32.const 1))
+(assert_return (invoke "byte" (i32.const 65534)) (i32.const 2))
+(assert_return (invoke "byte" (i32.const 65535)) (i32.const 3))
+(assert_return (invoke "xc" (i32.const 0)) (i32.const 0x18171615))
+(assert_return (invoke "xc" (i32.const -5000)) (i32.const 0x08070605))
+(assert_return (invoke "xc" (i32.const -4996)) (i32.const 0x0c0b0a09))
+(assert_trap (invoke "xc" (i32.const -5001)) "out of bounds memory access")
+(assert_trap (invoke "xc" (i32.const 60533)) "out of bounds memory access")
+
 ;; -- memory.copy in both directions, overlapping at any distance -------------
 (module
   (memory 1)

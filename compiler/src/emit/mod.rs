@@ -61,6 +61,10 @@ pub fn emit_object(
     let builder = ObjectBuilder::new(isa.clone(), name, cranelift_module::default_libcall_names())
         .context("creating the object")?;
     let mut object = ObjectModule::new(builder);
+    let riscv64 = matches!(
+        isa.triple().architecture,
+        target_lexicon::Architecture::Riscv64(_)
+    );
     let env = ModuleEnv {
         module,
         call_conv: isa.default_call_conv(),
@@ -69,6 +73,8 @@ pub fn emit_object(
         forward_memory: target.options.enabled("known"),
         elide_checks: target.options.enabled("checks"),
         signed_index: target.options.enabled("sext"),
+        wide_compares: riscv64 && target.options.enabled("cmp64"),
+        anchor_offsets: riscv64 && target.options.enabled("anchor"),
         pin_locals: target.options.enabled("pin"),
         isa_flags: &target.isa_flags,
     };

@@ -7,6 +7,7 @@
 //! `numeric`, `memory`, `reference` (globals, tables, references), `simd`; the vmctx
 //! layout lives in `environ` only.
 
+mod anchors;
 mod builtins;
 mod calls;
 mod control;
@@ -46,6 +47,11 @@ pub struct ModuleEnv<'m> {
     /// Address `x + C` as `sext(x) + C` with guard regions (see
     /// `memory::FuncTranslator::heap_address`).
     pub signed_index: bool,
+    /// Compare i32 values as sign-extended i64 values (riscv64, see
+    /// `numeric::FuncTranslator::icmp`).
+    pub wide_compares: bool,
+    /// Give large access offsets shared anchors (riscv64, see `anchors`).
+    pub anchor_offsets: bool,
     /// The fast tier keeps its most used integer locals in callee-saved
     /// registers (see `baseline::compiler::pinning`).
     pub pin_locals: bool,
@@ -153,6 +159,9 @@ pub fn translate_function(
         t.b.ins().return_(&results);
     }
     t.b.finalize(env.frontend_config);
+    if env.anchor_offsets {
+        anchors::anchor_large_offsets(&mut func);
+    }
     Ok(func)
 }
 

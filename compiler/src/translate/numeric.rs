@@ -27,8 +27,21 @@ impl FuncTranslator<'_, '_> {
         self.push(v);
     }
 
+    /// On riscv64 (`wide_compares`) an i32 comparison compares the
+    /// operands sign-extended to i64. Cranelift's riscv64 backend extends
+    /// i32 operands itself before every compare (zero-extends for unsigned
+    /// ones), but it neither folds the extension of a constant (`lui; addi;
+    /// zext.w` in a loop's exit test) nor knows that `addw`-style results
+    /// are sign-extended already for a zero-extension. Sign extension keeps
+    /// the unsigned order too (0..2^31 stay, 2^31..2^32 move above them),
+    /// `sextend` of a constant folds to an i64 constant, and of an `iadd`
+    /// costs nothing.
     fn icmp(&mut self, cc: IntCC) {
-        let (a, b) = self.pop2();
+        let (mut a, mut b) = self.pop2();
+        if self.env.wide_compares && self.b.func.dfg.value_type(a) == types::I32 {
+            a = self.b.ins().sextend(types::I64, a);
+            b = self.b.ins().sextend(types::I64, b);
+        }
         let v = self.b.ins().icmp(cc, a, b);
         self.push_bool(v);
     }
