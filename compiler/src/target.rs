@@ -58,8 +58,9 @@ pub struct CodegenOptions {
 /// integer locals in callee-saved registers; `align`: functions placed so
 /// that their loops span the fewest fetch windows (emit/layout.rs);
 /// `cmp64`: on riscv64, i32 comparisons made on sign-extended operands
-/// (translate/numeric.rs); `anchor`: on riscv64, large access offsets
-/// from shared anchors (translate/anchors.rs).
+/// (translate/numeric.rs); `anchor`: on riscv64 and aarch64, access
+/// offsets the load or store cannot encode moved into the address
+/// (translate/anchors.rs).
 pub const OPTIMIZATIONS: &[&str] = &[
     "guard", "inline", "known", "checks", "sext", "pin", "align", "cmp64", "anchor",
 ];

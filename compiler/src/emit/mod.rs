@@ -26,7 +26,7 @@ use rayon::prelude::*;
 
 use crate::module::ModuleInfo;
 use crate::target::{Target, Tier};
-use crate::translate::{self, ModuleEnv, environ};
+use crate::translate::{self, ModuleEnv, anchors::Encoding, environ};
 use descriptor::FuncCode;
 
 /// Machine code of one function, ready to be defined in the object.
@@ -61,10 +61,11 @@ pub fn emit_object(
     let builder = ObjectBuilder::new(isa.clone(), name, cranelift_module::default_libcall_names())
         .context("creating the object")?;
     let mut object = ObjectModule::new(builder);
-    let riscv64 = matches!(
-        isa.triple().architecture,
-        target_lexicon::Architecture::Riscv64(_)
-    );
+    let (riscv64, encoding) = match isa.triple().architecture {
+        target_lexicon::Architecture::Riscv64(_) => (true, Some(Encoding::Riscv64)),
+        target_lexicon::Architecture::Aarch64(_) => (false, Some(Encoding::Aarch64)),
+        _ => (false, None),
+    };
     let env = ModuleEnv {
         module,
         call_conv: isa.default_call_conv(),
@@ -74,7 +75,7 @@ pub fn emit_object(
         elide_checks: target.options.enabled("checks"),
         signed_index: target.options.enabled("sext"),
         wide_compares: riscv64 && target.options.enabled("cmp64"),
-        anchor_offsets: riscv64 && target.options.enabled("anchor"),
+        anchor_offsets: encoding.filter(|_| target.options.enabled("anchor")),
         pin_locals: target.options.enabled("pin"),
         isa_flags: &target.isa_flags,
     };

@@ -1,47 +1,82 @@
-//! Large constant offsets of memory accesses from shared anchors (riscv64).
+//! Large constant offsets of memory accesses, moved where the target
+//! encodes them cheaply (riscv64 and aarch64).
 //!
-//! A riscv64 load or store encodes a 12-bit signed offset. Cranelift's
-//! backend emits a larger one as `lui; addi; add` into a scratch register
-//! in front of that access alone, so code addressing a large stack frame in
-//! linear memory (`sp + 5920`, `sp + 6128`, ...: CPython's -O0 frames,
-//! ed25519) or a global array at a constant address (the C kernels) pays
-//! three instructions per access. Here each such access through `iadd(p,
-//! q)` goes through `iadd(iadd(p, anchor), q)` instead, with `anchor` the
-//! multiple of 4096 (one `lui`) nearest the offset and the rest, which
-//! fits, in the access. Accesses in a block with nearby offsets then share
-//! one `lui; add; add` (Cranelift's value numbering merges the copies; it
-//! recomputes `p + anchor` in each block that uses it, as it does every
-//! addition of a constant).
+//! Cranelift's riscv64 and aarch64 backends emit an access whose offset the
+//! instruction cannot encode by building the offset in a scratch register
+//! in front of that access alone: `lui; addi; add` on riscv64, `mov; movk;
+//! add` on aarch64. Such offsets are common: a global array at a constant
+//! address (the C kernels' `A[i][j]`, in the `sext(x) + C` form) and a
+//! large stack frame in linear memory (`sp + 5920`, ...: CPython's -O0
+//! frames, ed25519). Here each such access through `iadd(p, q)` goes
+//! through `iadd(iadd(p, anchor), q)` instead, with the rest of the offset
+//! in the access:
 //!
-//! Cranelift's address-mode rule folds an `iadd(address, constant)` back
-//! into the offset; the anchor sits one addition deeper, where that rule
-//! does not look.
+//! - riscv64 (12-bit signed offsets): `anchor` is the multiple of 4096
+//!   nearest the offset (one `lui`), and the rest fits. Accesses in a
+//!   block with nearby offsets share one `lui; add; add` (Cranelift's value
+//!   numbering merges the copies).
+//! - aarch64 (scaled unsigned 12-bit or signed 9-bit offsets, and no
+//!   immediate at all with an extended index register): `anchor` is the
+//!   whole offset, so the access becomes `add; ldr [base, w, sxtw]`, and
+//!   the constant is built once outside the loop instead of on every
+//!   access.
+//!
+//! Cranelift recomputes `p + anchor` in each block that uses it, as it
+//! does every addition of a constant. The anchor must sit one addition
+//! deep: Cranelift's address-mode rules fold an `iadd(address, constant)`
+//! back into the offset.
 
 use cranelift_codegen::cursor::{Cursor, FuncCursor};
 use cranelift_codegen::ir::{
     Function, Inst, InstBuilder, InstructionData, Opcode, Value, ValueDef, types,
 };
 
-/// Offsets a riscv64 access encodes itself.
-const FITS: core::ops::RangeInclusive<i32> = -2048..=2047;
+/// How a target encodes access offsets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Encoding {
+    Riscv64,
+    Aarch64,
+}
 
-/// Rewrites `func`'s loads and stores whose offset does not fit.
-pub fn anchor_large_offsets(func: &mut Function) {
+impl Encoding {
+    /// Whether an access of `size` bytes encodes `offset` itself.
+    fn fits(self, offset: i32, size: u32) -> bool {
+        match self {
+            Encoding::Riscv64 => (-2048..=2047).contains(&offset),
+            Encoding::Aarch64 => {
+                let size = size.max(1) as i32;
+                (-256..=255).contains(&offset)
+                    || (offset >= 0 && offset % size == 0 && offset / size <= 4095)
+            }
+        }
+    }
+
+    /// `(anchor, rest)` with `anchor + rest == offset` and `rest` encoded.
+    fn split(self, offset: i32) -> (i64, i32) {
+        let anchor = match self {
+            // The nearest multiple of 4096: the rest is in -2048..=2047.
+            Encoding::Riscv64 => (i64::from(offset) + 2048) & !4095,
+            Encoding::Aarch64 => i64::from(offset),
+        };
+        (anchor, (i64::from(offset) - anchor) as i32)
+    }
+}
+
+/// Rewrites `func`'s loads and stores whose offset `encoding` does not fit.
+pub fn anchor_large_offsets(func: &mut Function, encoding: Encoding) {
     let mut cursor = FuncCursor::new(func);
     while cursor.next_block().is_some() {
         while let Some(inst) = cursor.next_inst() {
-            let Some((address, offset)) = access(cursor.func, inst) else {
+            let Some((address, offset, size)) = access(cursor.func, inst) else {
                 continue;
             };
-            if FITS.contains(&offset) {
+            if encoding.fits(offset, size) {
                 continue;
             }
             let Some((p, q)) = sum_of_variables(cursor.func, address) else {
                 continue;
             };
-            // The nearest multiple of 4096: the rest is in -2048..=2047.
-            let anchor = (i64::from(offset) + 2048) & !4095;
-            let rest = (i64::from(offset) - anchor) as i32;
+            let (anchor, rest) = encoding.split(offset);
             let anchored = cursor.ins().iadd_imm_s(p, anchor);
             let address = cursor.ins().iadd(anchored, q);
             match &mut cursor.func.dfg.insts[inst] {
@@ -57,11 +92,36 @@ pub fn anchor_large_offsets(func: &mut Function) {
     }
 }
 
-/// The address and offset of a load or store.
-fn access(func: &Function, inst: Inst) -> Option<(Value, i32)> {
+/// The address, offset and access size of a load or store.
+fn access(func: &Function, inst: Inst) -> Option<(Value, i32, u32)> {
+    let narrow = |opcode: Opcode| match opcode {
+        Opcode::Uload8 | Opcode::Sload8 | Opcode::Istore8 => Some(1),
+        Opcode::Uload16 | Opcode::Sload16 | Opcode::Istore16 => Some(2),
+        Opcode::Uload32 | Opcode::Sload32 | Opcode::Istore32 => Some(4),
+        Opcode::Uload8x8 | Opcode::Sload8x8 => Some(8),
+        Opcode::Uload16x4 | Opcode::Sload16x4 => Some(8),
+        Opcode::Uload32x2 | Opcode::Sload32x2 => Some(8),
+        _ => None,
+    };
     match func.dfg.insts[inst] {
-        InstructionData::Load { arg, offset, .. } => Some((arg, i32::from(offset))),
-        InstructionData::Store { args, offset, .. } => Some((args[1], i32::from(offset))),
+        InstructionData::Load {
+            opcode,
+            arg,
+            offset,
+            ..
+        } => {
+            let size = narrow(opcode).unwrap_or_else(|| func.dfg.ctrl_typevar(inst).bytes());
+            Some((arg, i32::from(offset), size))
+        }
+        InstructionData::Store {
+            opcode,
+            args,
+            offset,
+            ..
+        } => {
+            let size = narrow(opcode).unwrap_or_else(|| func.dfg.value_type(args[0]).bytes());
+            Some((args[1], i32::from(offset), size))
+        }
         _ => None,
     }
 }
@@ -147,8 +207,14 @@ mod tests {
     #[test]
     fn offsets_that_fit_stay() {
         let mut func = loads(&[0, 8, -2048, 2047]);
-        anchor_large_offsets(&mut func);
+        anchor_large_offsets(&mut func, Encoding::Riscv64);
         assert_eq!(accesses(&func), [(0, 0), (8, 0), (-2048, 0), (2047, 0)]);
+        let mut func = loads(&[0, -256, 255, 5920, 32760]);
+        anchor_large_offsets(&mut func, Encoding::Aarch64);
+        assert_eq!(
+            accesses(&func),
+            [(0, 0), (-256, 0), (255, 0), (5920, 0), (32760, 0)]
+        );
     }
 
     #[test]
@@ -163,7 +229,7 @@ mod tests {
         cursor
             .ins()
             .load(types::I64, MemFlagsData::new(), address, 5000);
-        anchor_large_offsets(&mut func);
+        anchor_large_offsets(&mut func, Encoding::Riscv64);
         assert_eq!(accesses(&func), [(5000, 0)]);
     }
 
@@ -171,11 +237,11 @@ mod tests {
     fn large_offsets_keep_their_sum() {
         let offsets = [2048, 5920, 6128, 6143, 6144, -4000, -4100, 0x7fff_0000];
         let mut func = loads(&offsets);
-        anchor_large_offsets(&mut func);
+        anchor_large_offsets(&mut func, Encoding::Riscv64);
         let got = accesses(&func);
         for ((rest, anchor), offset) in got.iter().zip(offsets) {
             assert_eq!(i64::from(*rest) + anchor, i64::from(offset));
-            assert!(FITS.contains(rest), "{offset}: rest {rest}");
+            assert!(Encoding::Riscv64.fits(*rest, 8), "{offset}: rest {rest}");
         }
         // Multiples of 4096 (one `lui`), shared by nearby offsets.
         let anchors: Vec<i64> = got.iter().map(|&(_, anchor)| anchor).collect();
@@ -183,5 +249,28 @@ mod tests {
             anchors,
             [4096, 4096, 4096, 4096, 8192, -4096, -4096, 0x7fff_0000]
         );
+    }
+
+    #[test]
+    fn aarch64_moves_whole_offsets_its_access_cannot_encode() {
+        // Unaligned, beyond the scaled range, below -256.
+        let mut func = loads(&[5921, 32768, -257]);
+        anchor_large_offsets(&mut func, Encoding::Aarch64);
+        assert_eq!(accesses(&func), [(0, 5921), (0, 32768), (0, -257)]);
+        // A byte load's scaled range ends at 4095.
+        let mut func = loads(&[]);
+        let block = func.layout.entry_block().expect("has a block");
+        let address = func.dfg.block_params(block)[0];
+        let ret = func.layout.last_inst(block).expect("has a return");
+        let mut cursor = FuncCursor::new(&mut func).at_inst(ret);
+        let index = cursor.func.dfg.block_params(block)[1];
+        let address = cursor.ins().iadd(address, index);
+        for offset in [4095, 4096] {
+            cursor
+                .ins()
+                .uload8(types::I32, MemFlagsData::new(), address, offset);
+        }
+        anchor_large_offsets(&mut func, Encoding::Aarch64);
+        assert_eq!(accesses(&func), [(4095, 0), (0, 4096)]);
     }
 }

@@ -7,7 +7,7 @@
 //! `numeric`, `memory`, `reference` (globals, tables, references), `simd`; the vmctx
 //! layout lives in `environ` only.
 
-mod anchors;
+pub mod anchors;
 mod builtins;
 mod calls;
 mod control;
@@ -50,8 +50,9 @@ pub struct ModuleEnv<'m> {
     /// Compare i32 values as sign-extended i64 values (riscv64, see
     /// `numeric::FuncTranslator::icmp`).
     pub wide_compares: bool,
-    /// Give large access offsets shared anchors (riscv64, see `anchors`).
-    pub anchor_offsets: bool,
+    /// Move access offsets the target cannot encode into the address (see
+    /// `anchors`).
+    pub anchor_offsets: Option<anchors::Encoding>,
     /// The fast tier keeps its most used integer locals in callee-saved
     /// registers (see `baseline::compiler::pinning`).
     pub pin_locals: bool,
@@ -159,8 +160,8 @@ pub fn translate_function(
         t.b.ins().return_(&results);
     }
     t.b.finalize(env.frontend_config);
-    if env.anchor_offsets {
-        anchors::anchor_large_offsets(&mut func);
+    if let Some(encoding) = env.anchor_offsets {
+        anchors::anchor_large_offsets(&mut func, encoding);
     }
     Ok(func)
 }
