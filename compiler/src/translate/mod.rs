@@ -5,7 +5,8 @@
 //! value stack and a control stack, an exit block that returns the results.
 //! Operators are handled by concern: `control` (blocks, branches, calls),
 //! `numeric`, `memory`, `reference` (globals, tables, references), `simd`; the vmctx
-//! layout lives in `environ` only.
+//! layout lives in `environ` only. `anchors` then moves access offsets the
+//! target cannot encode into the address.
 
 pub mod anchors;
 mod builtins;
