@@ -30,10 +30,10 @@ impl FuncTranslator<'_, '_> {
     /// On riscv64 (`wide_compares`) an i32 comparison compares the
     /// operands sign-extended to i64. Cranelift's riscv64 backend extends
     /// i32 operands itself before every compare (zero-extends for unsigned
-    /// ones), but it neither folds the extension of a constant (`lui; addi;
-    /// zext.w` in a loop's exit test) nor knows that `addw`-style results
-    /// are sign-extended already for a zero-extension. Sign extension keeps
-    /// the unsigned order too (0..2^31 stay, 2^31..2^32 move above them),
+    /// ones), but it does not fold the extension of a constant (`lui; addi;
+    /// zext.w` in a loop's exit test), and it zero-extends even `addw`
+    /// results, which are sign-extended already. Sign extension keeps the
+    /// unsigned order too (0..2^31 stay, 2^31..2^32 move above them),
     /// `sextend` of a constant folds to an i64 constant, and of an `iadd`
     /// costs nothing.
     fn icmp(&mut self, cc: IntCC) {
