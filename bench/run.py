@@ -424,11 +424,9 @@ def ab_summary(pairs):
 
 
 def print_ab(rows):
-    """The A/B table: per program the b/a ratios of the rounds (each round
-    ran both builds), their median and middle half."""
-    rows = [r for r in rows if r.get("kiln-b") and max(r["kiln"], r["wasmtime"]) >= TIMER_BOUND]
-    if not rows:
-        return
+    """The A/B table: per program (rows with a kiln-b time, not timer-bound)
+    the b/a ratios of the rounds (each round ran both builds), their median
+    and middle half."""
     print("\nA/B, kiln-b against kiln, paired by round: median b/a [middle half of the rounds];"
           " 'b faster'/'b slower' when the middle half lies on one side of 1.\n")
     head = f"{'program':28} {'b/a':>7} {'q1':>7} {'q3':>7}  verdict"
@@ -484,10 +482,11 @@ def print_runtime(rows, runs):
                  if len(simd_native_ratios) < len(simd) else ""))
     elif simd:
         print("geomean kiln/native gcc -O2 (C kernels, simd128): n/a (Kiln refused all of them)")
-    ab = [r["kiln-b"] / r["kiln"] for r in rows if r.get("kiln-b") and max(r["kiln"], r["wasmtime"]) >= TIMER_BOUND]
-    if ab:
+    ab_rows = [r for r in rows if r.get("kiln-b") and max(r["kiln"], r["wasmtime"]) >= TIMER_BOUND]
+    if ab_rows:
+        ab = [r["kiln-b"] / r["kiln"] for r in ab_rows]
         print(f"geomean kiln-b/kiln (--ab): {geomean(ab):.3f} over {len(ab)} programs (ratio of medians)")
-        print_ab(rows)
+        print_ab(ab_rows)
 
 
 def print_compile(compile_rows):
