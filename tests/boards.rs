@@ -269,6 +269,56 @@ fn memory_copy_and_fill_match_byte_loops_on_every_board() {
     }
 }
 
+/// The riscv64 board copies and fills with the V extension where the core
+/// has it (QEMU's `-cpu max` does), else with general registers: the sweep
+/// also runs on a core without V, so both versions stay tested.
+#[test]
+fn riscv64_copy_and_fill_without_the_vector_extension() {
+    let dir = scratch("riscv64-no-v");
+    let elf = dir.join("memory_sweep.elf");
+    let module = root().join("tests/wat/memory_sweep.wat");
+    let out = output(kiln().args([
+        "build",
+        "--board",
+        "qemu-virt-riscv64",
+        module.to_str().unwrap(),
+        "-o",
+        elf.to_str().unwrap(),
+    ]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    // The board's own QEMU command line, with V turned off.
+    let toml = std::fs::read_to_string(root().join("boards/qemu-virt-riscv64/board.toml")).unwrap();
+    let run = toml
+        .lines()
+        .skip_while(|l| !l.starts_with("run = ["))
+        .take_while(|l| !l.starts_with(']'))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let args: Vec<String> = run
+        .split('"')
+        .skip(1)
+        .step_by(2)
+        .map(|a| match a {
+            "max" => "max,v=false".to_string(),
+            "{firmware}" => elf.to_str().unwrap().to_string(),
+            other => other.to_string(),
+        })
+        .collect();
+    assert!(args.iter().any(|a| a == "max,v=false"), "{args:?}");
+    let out = output(
+        std::process::Command::new(&args[0])
+            .args(&args[1..])
+            .stdin(std::process::Stdio::null()),
+    );
+    assert_eq!(
+        stdout(&out),
+        "memtest: 264000 copies, 44800 fills\n",
+        "{}",
+        stderr(&out)
+    );
+    assert!(out.status.success(), "{:?}: {}", out.status, stderr(&out));
+}
+
 #[test]
 fn build_makes_elf_and_raw_images() {
     let dir = scratch("build");

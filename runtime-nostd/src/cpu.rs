@@ -93,6 +93,27 @@ fn present() -> u32 {
     present
 }
 
+/// riscv64: the board found the V extension usable (the core has it and
+/// `mstatus.VS` is not Off), so the runtime's `memory.copy` and
+/// `memory.fill` may use vector registers. Compiled code does not ask:
+/// Cranelift emits vector instructions only for Wasm SIMD. Off until the
+/// board says so, so a board that cannot tell runs the scalar versions.
+#[cfg(target_arch = "riscv64")]
+static RISCV_VECTOR: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+
+/// Called by a riscv64 board before it starts the program: whether its core
+/// has a usable V extension (an M-mode board reads `misa`).
+#[cfg(target_arch = "riscv64")]
+pub fn set_riscv_vector(usable: bool) {
+    RISCV_VECTOR.store(usable, core::sync::atomic::Ordering::Relaxed);
+}
+
+/// Whether the board declared a usable V extension.
+#[cfg(target_arch = "riscv64")]
+pub(crate) fn riscv_vector() -> bool {
+    RISCV_VECTOR.load(core::sync::atomic::Ordering::Relaxed)
+}
+
 /// Not checked off x86_64 (see the module header).
 #[cfg(not(target_arch = "x86_64"))]
 fn present() -> u32 {

@@ -1,6 +1,7 @@
 //! `memory.copy` on riscv64: a memmove through 64-bit general registers
-//! (RV64GC: the V extension is only there when a module uses SIMD), see
-//! [`super`] for why and for the measurements.
+//! (RV64GC, every core), and one through vector registers for cores whose
+//! board declares the V extension; see [`super`] for why and for the
+//! measurements. The scalar version:
 //!
 //! Size classes, where every byte of the source is loaded before any is
 //! stored (any overlap is safe, no loop, no byte tail): 0-3 bytes (first,
@@ -249,7 +250,67 @@ core::arch::global_asm!(
     ".popsection",
 );
 
+// With the V extension: `vsetvli` with e8 and LMUL = 8 takes as many bytes
+// as eight vector registers hold (128 at VLEN = 128), any alignment, and the
+// last partial group needs no tail code. Each group is loaded whole before
+// it is stored, so the copy runs in the direction that never overwrites
+// unread bytes, like the scalar loops: forward unless src <= dst < src + len.
+// v0-v7 and `vl`/`vtype` are caller-saved (Cranelift sets `vtype` again after
+// every call).
+core::arch::global_asm!(
+    ".pushsection .text.kiln_memmove_rvv, \"ax\"",
+    ".option push",
+    ".option arch, +v",
+    ".globl kiln_memmove_rvv",
+    ".p2align 2",
+    "kiln_memmove_rvv:",
+    "sub t0, a0, a1",
+    "bltu t0, a2, .Lrv_backward",
+    ".Lrv_forward:",
+    "vsetvli t0, a2, e8, m8, ta, ma",
+    "vle8.v v0, (a1)",
+    "vse8.v v0, (a0)",
+    "add a1, a1, t0",
+    "add a0, a0, t0",
+    "sub a2, a2, t0",
+    "bnez a2, .Lrv_forward",
+    "ret",
+    ".Lrv_backward:",
+    "add a1, a1, a2",
+    "add a0, a0, a2",
+    ".Lrv_backward_loop:",
+    "vsetvli t0, a2, e8, m8, ta, ma",
+    "sub a1, a1, t0",
+    "sub a0, a0, t0",
+    "vle8.v v0, (a1)",
+    "vse8.v v0, (a0)",
+    "sub a2, a2, t0",
+    "bnez a2, .Lrv_backward_loop",
+    "ret",
+    ".option pop",
+    ".popsection",
+);
+
 unsafe extern "C" {
     /// Copies `len` bytes from `src` to `dst`; the ranges may overlap.
     pub(super) fn kiln_memmove_rv64(dst: *mut u8, src: *const u8, len: usize);
+    /// As [`kiln_memmove_rv64`], through vector registers: only where the
+    /// board declared the V extension (`crate::cpu::riscv_vector`).
+    pub(super) fn kiln_memmove_rvv(dst: *mut u8, src: *const u8, len: usize);
+}
+
+/// The vector copy where the board declared V, else the scalar one.
+///
+/// # Safety
+/// `src..src + len` must be readable and `dst..dst + len` writable.
+pub(super) unsafe fn memmove(dst: *mut u8, src: *const u8, len: usize) {
+    // SAFETY: the caller's ranges; both functions allow any overlap, and the
+    // vector one runs only on a core with V enabled.
+    unsafe {
+        if crate::cpu::riscv_vector() {
+            kiln_memmove_rvv(dst, src, len)
+        } else {
+            kiln_memmove_rv64(dst, src, len)
+        }
+    }
 }
