@@ -269,9 +269,10 @@ fn memory_copy_and_fill_match_byte_loops_on_every_board() {
     }
 }
 
-/// The riscv64 board copies and fills with the V extension where the core
-/// has it (QEMU's `-cpu max` does), else with general registers: the sweep
-/// also runs on a core without V, so both versions stay tested.
+/// The riscv64 board copies, fills and hashes its image at boot with the V
+/// extension (and its SHA-2 instructions) where the core has it, as QEMU's
+/// `-cpu max` does, else with general registers: the sweep also runs on a
+/// core without V, so the portable versions stay tested.
 #[test]
 fn riscv64_copy_and_fill_without_the_vector_extension() {
     let dir = scratch("riscv64-no-v");

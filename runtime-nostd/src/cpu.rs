@@ -93,25 +93,46 @@ fn present() -> u32 {
     present
 }
 
-/// riscv64: the board found the V extension usable (the core has it and
-/// `mstatus.VS` is not Off), so the runtime's `memory.copy` and
-/// `memory.fill` may use vector registers. Compiled code does not ask:
-/// Cranelift emits vector instructions only for Wasm SIMD. Off until the
-/// board says so, so a board that cannot tell runs the scalar versions.
+/// riscv64 extensions the runtime itself may use, as the board found them
+/// (an M-mode board reads `misa` and the device tree's ISA string). Compiled
+/// code does not ask: Cranelift emits vector instructions only for Wasm
+/// SIMD, and the board's `isa-flags` name the rest. Both are off until the
+/// board says otherwise, so a board that cannot tell runs the scalar code.
+#[cfg(target_arch = "riscv64")]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RiscvExtensions {
+    /// V, with `mstatus.VS` not Off: `memory.copy` and `memory.fill` use
+    /// vector registers.
+    pub vector: bool,
+    /// Zvknha (or Zvknhb) and Zvkb, with V: the boot-time SHA-256 of the
+    /// image (`crate::integrity`) uses the vector SHA-2 instructions.
+    pub vector_sha256: bool,
+}
+
 #[cfg(target_arch = "riscv64")]
 static RISCV_VECTOR: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
-
-/// Called by a riscv64 board before it starts the program: whether its core
-/// has a usable V extension (an M-mode board reads `misa`).
 #[cfg(target_arch = "riscv64")]
-pub fn set_riscv_vector(usable: bool) {
-    RISCV_VECTOR.store(usable, core::sync::atomic::Ordering::Relaxed);
+static RISCV_VECTOR_SHA256: core::sync::atomic::AtomicBool =
+    core::sync::atomic::AtomicBool::new(false);
+
+/// Called by a riscv64 board before it starts the program.
+#[cfg(target_arch = "riscv64")]
+pub fn set_riscv_extensions(found: RiscvExtensions) {
+    use core::sync::atomic::Ordering::Relaxed;
+    RISCV_VECTOR.store(found.vector, Relaxed);
+    RISCV_VECTOR_SHA256.store(found.vector && found.vector_sha256, Relaxed);
 }
 
 /// Whether the board declared a usable V extension.
 #[cfg(target_arch = "riscv64")]
 pub(crate) fn riscv_vector() -> bool {
     RISCV_VECTOR.load(core::sync::atomic::Ordering::Relaxed)
+}
+
+/// Whether the board declared the vector SHA-256 instructions (and V).
+#[cfg(target_arch = "riscv64")]
+pub(crate) fn riscv_vector_sha256() -> bool {
+    RISCV_VECTOR_SHA256.load(core::sync::atomic::Ordering::Relaxed)
 }
 
 /// Not checked off x86_64 (see the module header).

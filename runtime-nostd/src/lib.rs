@@ -24,6 +24,7 @@ pub mod board;
 mod builtins;
 pub mod console;
 pub mod cpu;
+pub mod device_tree;
 pub mod fs;
 mod global;
 pub mod heap;

@@ -1,6 +1,7 @@
 //! Reset and trap entry (assembly). QEMU starts every hart at 0x8000_0000 in
-//! M-mode with `a0` = hart id; hart 0 sets up the trap vector, FP state, the
-//! stack and `.bss`, then calls `kiln_board_main`; other harts park.
+//! M-mode with `a0` = hart id and `a1` = the device tree; hart 0 sets up the
+//! trap vector, FP state, the stack and `.bss` (leaving `a0` and `a1` as they
+//! are), then calls `kiln_board_main`; other harts park.
 //!
 //! The trap entry never returns to the faulting code: a Wasm trap resumes at
 //! `kiln_resume` (which restores its own registers and stack) and any other

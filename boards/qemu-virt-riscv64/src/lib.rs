@@ -7,6 +7,7 @@
 
 mod boot;
 mod console;
+mod isa;
 #[cfg(feature = "selftest")]
 mod selftest;
 mod trap;
@@ -47,9 +48,12 @@ const STACK_MARGIN: usize = 64 * 1024;
 /// The Zkr entropy source CSR.
 const CSR_SEED: usize = 0x015;
 
-/// Entered from `_start` on the stack, with `.bss` zeroed.
+/// Entered from `_start` on the stack, with `.bss` zeroed; `a0` and `a1` are
+/// still what QEMU's reset code passed: the hart id and the device tree.
 #[unsafe(no_mangle)]
-extern "C" fn kiln_board_main() -> ! {
+extern "C" fn kiln_board_main(_hart: usize, device_tree: usize) -> ! {
+    // Before the heap is claimed: the device tree lies in its RAM.
+    kiln_runtime::cpu::set_riscv_extensions(isa::runtime_extensions(device_tree));
     let heap_start = &raw const __kiln_heap_start as usize;
     let heap_end = &raw const __kiln_heap_end as usize;
     // SAFETY: link.ld reserves this range of DRAM for the heap alone.
@@ -58,7 +62,6 @@ extern "C" fn kiln_board_main() -> ! {
         kiln_runtime::board::set_virtual_memory(&vm::BOARD_VM);
     }
     uart::init();
-    kiln_runtime::cpu::set_riscv_vector(vector_usable());
     let mut board = QemuVirt {
         output: console::Output {
             stream: Stream::Stdout,
@@ -74,23 +77,6 @@ extern "C" fn kiln_board_main() -> ! {
     let manifest = unsafe { &kiln_app_manifest };
     watchdog::arm(manifest.deadline_ms);
     kiln_runtime::start(&mut board, manifest)
-}
-
-/// Whether the core has the V extension (`misa` bit 21) and `_start` could
-/// turn its state on (`mstatus.VS`, read-only zero without V): the
-/// runtime's `memory.copy` and `memory.fill` then use vector registers.
-/// `-cpu max` has V with VLEN = 128; `-cpu max,v=false` does not. A core
-/// may read `misa` as zero (unimplemented): then the scalar versions run.
-fn vector_usable() -> bool {
-    const MISA_V: usize = 1 << 21;
-    const MSTATUS_VS: usize = 0b11 << 9;
-    let (misa, mstatus): (usize, usize);
-    // SAFETY: reads two M-mode CSRs, which the firmware may always do.
-    unsafe {
-        core::arch::asm!("csrr {}, misa", out(reg) misa, options(nomem, nostack));
-        core::arch::asm!("csrr {}, mstatus", out(reg) mstatus, options(nomem, nostack));
-    }
-    misa & MISA_V != 0 && mstatus & MSTATUS_VS != 0
 }
 
 /// Ends QEMU with `status` through the sifive_test finisher.

@@ -10,12 +10,15 @@
 //! SHA-256 is implemented here (FIPS 180-4) so that every board gets it
 //! without target-specific code; on x86_64 and aarch64 CPUs with SHA-256
 //! instructions whole blocks go through them instead (`sha_ni`, `sha2_arm`):
-//! five times faster on the host, and far cheaper under QEMU.
+//! five times faster on the host, and far cheaper under QEMU. So do riscv64
+//! cores whose board declares the vector SHA-2 extensions (`sha2_rvv`).
 
 use crate::abi::ImageSeal;
 
 #[cfg(target_arch = "aarch64")]
 mod sha2_arm;
+#[cfg(target_arch = "riscv64")]
+mod sha2_rvv;
 #[cfg(target_arch = "x86_64")]
 mod sha_ni;
 
@@ -166,6 +169,13 @@ impl Sha256 {
         if !blocks.is_empty() && sha2_arm::available() {
             // SAFETY: as above.
             unsafe { sha2_arm::blocks(&mut self.state, blocks, &K) };
+            return;
+        }
+        #[cfg(target_arch = "riscv64")]
+        if !blocks.is_empty() && crate::cpu::riscv_vector_sha256() {
+            // SAFETY: the board found V, Zvknha or Zvknhb, and Zvkb; whole
+            // blocks.
+            unsafe { sha2_rvv::blocks(&mut self.state, blocks, &K) };
             return;
         }
         for chunk in blocks.chunks_exact(64) {

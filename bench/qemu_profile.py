@@ -1,0 +1,141 @@
+#!/usr/bin/env python3
+"""Where a firmware spends its time on a QEMU board: samples the guest PC
+through the QEMU monitor while the firmware runs, and prints the share of
+samples per function (the firmware's symbols: `kiln_module.fN` for Wasm
+function N, the runtime's and the board's by name), then per PC.
+
+    kiln build --board qemu-virt-riscv64 prog.wasm -o prog.elf -- ARGS
+    python3 bench/qemu_profile.py qemu-virt-riscv64 prog.elf
+
+It measures QEMU's wall time, not the guest's instructions: an instruction
+QEMU emulates slowly (vector crypto, a 4-byte instruction across a page)
+weighs more than on a real core, and QEMU reports the PC at the start of the
+translated block it is in, so a PC stands for its whole block. Use it to
+find where to look; judge a change by `bench/run.py --qemu`, whose counts
+are exact. Not part of the test run.
+"""
+
+import argparse
+import bisect
+import collections
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def board_command(board, firmware, monitor):
+    """The board's own QEMU command line, with the monitor on `monitor`."""
+    spec = tomllib.loads((ROOT / "boards" / board / "board.toml").read_text())
+    cmd = [a.replace("{firmware}", str(firmware)) for a in spec["run"]]
+    if "-monitor" not in cmd:
+        sys.exit(f"qemu_profile: {board}'s run command has no -monitor to redirect")
+    cmd[cmd.index("-monitor") + 1] = f"unix:{monitor},server=on,wait=off"
+    return cmd
+
+
+class Monitor:
+    """QEMU's human monitor over a Unix socket."""
+
+    def __init__(self, path):
+        self.sock = socket.socket(socket.AF_UNIX)
+        self.sock.settimeout(2)
+        for _ in range(200):
+            try:
+                self.sock.connect(path)
+                break
+            except OSError:
+                time.sleep(0.01)
+        else:
+            sys.exit("qemu_profile: QEMU's monitor did not come up")
+        self.read()
+
+    def read(self):
+        buf = b""
+        while not buf.rstrip().endswith(b"(qemu)"):
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise OSError("monitor closed")
+            buf += chunk
+        return buf.decode(errors="replace")
+
+    def pc(self):
+        self.sock.sendall(b"info registers\n")
+        for line in self.read().splitlines():
+            words = line.replace("=", " ").split()
+            # riscv: " pc       0000000080001234"; aarch64: "PC=..."; x86: "RIP=...".
+            for i, w in enumerate(words[:-1]):
+                if w in ("pc", "PC", "RIP"):
+                    try:
+                        return int(words[i + 1], 16)
+                    except ValueError:
+                        pass
+        return None
+
+
+def symbols(firmware):
+    """(start address, name) of the firmware's functions, sorted."""
+    out = subprocess.run(["llvm-nm", "-n", "--defined-only", str(firmware)],
+                         capture_output=True, text=True, check=True).stdout
+    syms = []
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[1] in "tTwW" and not parts[2].startswith(".L"):
+            syms.append((int(parts[0], 16), parts[2]))
+    return syms
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("board", help="a QEMU board (boards/NAME/board.toml)")
+    ap.add_argument("firmware", help="an ELF from `kiln build --board BOARD`")
+    ap.add_argument("--interval", type=float, default=0.001, help="seconds between samples")
+    ap.add_argument("--top", type=int, default=25, help="functions and PCs to print")
+    args = ap.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        monitor = os.path.join(tmp, "monitor.sock")
+        qemu = subprocess.Popen(board_command(args.board, args.firmware, monitor),
+                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        pcs = []
+        try:
+            mon = Monitor(monitor)
+            while qemu.poll() is None:
+                pc = mon.pc()
+                if pc is not None:
+                    pcs.append(pc)
+                time.sleep(args.interval)
+        except OSError:
+            pass  # QEMU exited between two samples.
+        finally:
+            if qemu.poll() is None:
+                qemu.kill()
+            qemu.wait()
+
+    if not pcs:
+        sys.exit("qemu_profile: no samples (did the firmware run?)")
+    syms = symbols(args.firmware)
+    starts = [a for a, _ in syms]
+    by_function, by_pc = collections.Counter(), collections.Counter()
+    for pc in pcs:
+        i = bisect.bisect_right(starts, pc) - 1
+        name = syms[i][1] if i >= 0 else "?"
+        by_function[name] += 1
+        by_pc[(name, pc)] += 1
+    print(f"{len(pcs)} samples of the guest PC (QEMU wall time)\n")
+    for name, n in by_function.most_common(args.top):
+        print(f"{100 * n / len(pcs):6.2f} %  {name}")
+    print("\nBy PC (the start of QEMU's translated block):\n")
+    for (name, pc), n in by_pc.most_common(args.top):
+        print(f"{100 * n / len(pcs):6.2f} %  {pc:#x}  {name}")
+
+
+if __name__ == "__main__":
+    main()
