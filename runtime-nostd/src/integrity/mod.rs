@@ -84,6 +84,16 @@ pub struct Sha256 {
     length: u64,
 }
 
+/// An assembly compression function (`sha_ni`, `sha2_arm`, `sha2_rvv`):
+/// `blocks` 64-byte blocks at `data` into the state `a..h` at `state`, with
+/// the 64 round constants at `k`.
+#[cfg(any(
+    target_arch = "x86_64",
+    target_arch = "aarch64",
+    target_arch = "riscv64"
+))]
+type BlockFn = unsafe extern "C" fn(state: *mut u32, data: *const u8, blocks: usize, k: *const u32);
+
 /// The round constants, 16-byte aligned for the SHA-NI path.
 #[repr(C, align(16))]
 struct RoundConstants([u32; 64]);
@@ -161,27 +171,50 @@ impl Sha256 {
     fn compress_blocks(&mut self, blocks: &[u8]) {
         #[cfg(target_arch = "x86_64")]
         if !blocks.is_empty() && sha_ni::available() {
-            // SAFETY: the CPU has the instructions; whole blocks.
-            unsafe { sha_ni::blocks(&mut self.state, blocks, &K) };
+            // SAFETY: the CPU has the instructions.
+            unsafe { self.run(sha_ni::kiln_sha256_blocks_ni, blocks) };
             return;
         }
         #[cfg(target_arch = "aarch64")]
         if !blocks.is_empty() && sha2_arm::available() {
             // SAFETY: as above.
-            unsafe { sha2_arm::blocks(&mut self.state, blocks, &K) };
+            unsafe { self.run(sha2_arm::kiln_sha256_blocks_arm, blocks) };
             return;
         }
         #[cfg(target_arch = "riscv64")]
         if !blocks.is_empty() && crate::cpu::riscv_vector_sha256() {
-            // SAFETY: the board found V, Zvknha or Zvknhb, and Zvkb; whole
-            // blocks.
-            unsafe { sha2_rvv::blocks(&mut self.state, blocks, &K) };
+            // SAFETY: the board found V, Zvknha or Zvknhb, and Zvkb.
+            unsafe { self.run(sha2_rvv::kiln_sha256_blocks_rvv, blocks) };
             return;
         }
         for chunk in blocks.chunks_exact(64) {
             let mut block = [0u8; 64];
             block.copy_from_slice(chunk);
             self.compress(&block);
+        }
+    }
+
+    /// Runs assembly compression function `f` over `blocks` (whole
+    /// 64-byte blocks, at least one).
+    ///
+    /// # Safety
+    /// The CPU has the instructions `f` uses.
+    #[cfg(any(
+        target_arch = "x86_64",
+        target_arch = "aarch64",
+        target_arch = "riscv64"
+    ))]
+    unsafe fn run(&mut self, f: BlockFn, blocks: &[u8]) {
+        debug_assert!(!blocks.is_empty() && blocks.len().is_multiple_of(64));
+        // SAFETY: the pointers cover the state, `blocks.len() / 64` blocks
+        // and the 64 constants; the caller checked the CPU.
+        unsafe {
+            f(
+                self.state.as_mut_ptr(),
+                blocks.as_ptr(),
+                blocks.len() / 64,
+                K.0.as_ptr(),
+            )
         }
     }
 
@@ -278,7 +311,7 @@ mod tests {
                 }
                 let mut fast = Sha256::new();
                 // SAFETY: checked above.
-                unsafe { sha_ni::blocks(&mut fast.state, &data[..64 * blocks], &K) };
+                unsafe { fast.run(sha_ni::kiln_sha256_blocks_ni, &data[..64 * blocks]) };
                 assert_eq!(portable.state, fast.state, "{blocks} blocks");
             }
         }

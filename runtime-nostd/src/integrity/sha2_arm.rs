@@ -20,25 +20,14 @@ pub fn available() -> bool {
 }
 
 unsafe extern "C" {
-    fn kiln_sha256_blocks_arm(state: *mut u32, data: *const u8, blocks: usize, k: *const u32);
-}
-
-/// Runs the compression function over `data` (whole 64-byte blocks).
-///
-/// # Safety
-/// [`available`] returned true.
-pub unsafe fn blocks(state: &mut [u32; 8], data: &[u8], k: &super::RoundConstants) {
-    debug_assert!(data.len().is_multiple_of(64));
-    // SAFETY: the pointers cover `state`, `data.len() / 64` blocks and the
-    // 64 constants; the caller checked the CPU.
-    unsafe {
-        kiln_sha256_blocks_arm(
-            state.as_mut_ptr(),
-            data.as_ptr(),
-            data.len() / 64,
-            k.0.as_ptr(),
-        )
-    }
+    /// The compression function over `blocks` whole 64-byte blocks at
+    /// `data` (see `super::BlockFn`).
+    pub(super) fn kiln_sha256_blocks_arm(
+        state: *mut u32,
+        data: *const u8,
+        blocks: usize,
+        k: *const u32,
+    );
 }
 
 // x0 = state (a..h), x1 = data, x2 = number of blocks, x3 = K.

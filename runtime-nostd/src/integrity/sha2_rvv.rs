@@ -13,25 +13,14 @@
 //! big-endian words with `vrev8`.
 
 unsafe extern "C" {
-    fn kiln_sha256_blocks_rvv(state: *mut u32, data: *const u8, blocks: usize, k: *const u32);
-}
-
-/// Runs the compression function over `data` (whole 64-byte blocks).
-///
-/// # Safety
-/// The core has V (enabled), Zvknha or Zvknhb, and Zvkb.
-pub unsafe fn blocks(state: &mut [u32; 8], data: &[u8], k: &super::RoundConstants) {
-    debug_assert!(data.len().is_multiple_of(64));
-    // SAFETY: the pointers cover `state`, `data.len() / 64` blocks and the
-    // 64 constants; the caller checked the core.
-    unsafe {
-        kiln_sha256_blocks_rvv(
-            state.as_mut_ptr(),
-            data.as_ptr(),
-            data.len() / 64,
-            k.0.as_ptr(),
-        )
-    }
+    /// The compression function over `blocks` whole 64-byte blocks at
+    /// `data` (see `super::BlockFn`).
+    pub(super) fn kiln_sha256_blocks_rvv(
+        state: *mut u32,
+        data: *const u8,
+        blocks: usize,
+        k: *const u32,
+    );
 }
 
 // a0 = state (a..h), a1 = data, a2 = number of blocks (> 0), a3 = K.

@@ -21,25 +21,14 @@ pub fn available() -> bool {
 }
 
 unsafe extern "C" {
-    fn kiln_sha256_blocks_ni(state: *mut u32, data: *const u8, blocks: usize, k: *const u32);
-}
-
-/// Runs the compression function over `data` (whole 64-byte blocks).
-///
-/// # Safety
-/// [`available`] returned true.
-pub unsafe fn blocks(state: &mut [u32; 8], data: &[u8], k: &super::RoundConstants) {
-    debug_assert!(data.len().is_multiple_of(64));
-    // SAFETY: the pointers cover `state`, `data.len() / 64` blocks and the
-    // 64 constants; the caller checked the CPU.
-    unsafe {
-        kiln_sha256_blocks_ni(
-            state.as_mut_ptr(),
-            data.as_ptr(),
-            data.len() / 64,
-            k.0.as_ptr(),
-        )
-    }
+    /// The compression function over `blocks` whole 64-byte blocks at
+    /// `data` (see `super::BlockFn`).
+    pub(super) fn kiln_sha256_blocks_ni(
+        state: *mut u32,
+        data: *const u8,
+        blocks: usize,
+        k: *const u32,
+    );
 }
 
 // rdi = state (a..h), rsi = data, rdx = number of blocks, rcx = K (16-byte
