@@ -94,7 +94,7 @@ impl<'a> DeviceTree<'a> {
                     let name_at = be32(self.structs, at + 4)? as usize;
                     let value = self.structs.get(at + 8..(at + 8).checked_add(len)?)?;
                     at = align4(at + 8 + len);
-                    let here = matched == depth && component(want, depth).is_none();
+                    let here = depth > 0 && matched == depth && component(want, depth).is_none();
                     if here && string_at(self.strings, name_at)? == name.as_bytes() {
                         return Some(value);
                     }
@@ -126,7 +126,7 @@ fn component(path: &[u8], level: usize) -> Option<&[u8]> {
     if path.is_empty() {
         return None;
     }
-    path.split(|&b| b == b'/').nth(level - 1)
+    path.split(|&b| b == b'/').nth(level.checked_sub(1)?)
 }
 
 fn string_at(strings: &[u8], at: usize) -> Option<&[u8]> {
@@ -311,9 +311,11 @@ mod tests {
                 let _ = t.property("/cpus/cpu@0", "riscv,isa");
             }
         }
-        // A node closed more often than opened.
+        // A node closed more often than opened; a property outside any node.
         use Item::*;
         let b = blob(&[Close, Close, Open("cpus"), Close]);
         assert_eq!(DeviceTree::new(&b).unwrap().property("/cpus", "x"), None);
+        let b = blob(&[Prop("model", b"x\0"), Open(""), Close]);
+        assert_eq!(DeviceTree::new(&b).unwrap().property("/", "model"), None);
     }
 }
