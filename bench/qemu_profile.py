@@ -8,9 +8,10 @@ function N, the runtime's and the board's by name), then per PC.
     python3 bench/qemu_profile.py qemu-virt-riscv64 prog.elf
 
 It measures QEMU's wall time, not the guest's instructions: an instruction
-QEMU emulates slowly (vector crypto, a 4-byte instruction across a page)
-weighs more than on a real core, and QEMU reports the PC at the start of the
-translated block it is in, so a PC stands for its whole block. Use it to
+QEMU emulates slowly (the vector and scalar crypto ones, say) weighs more
+than on a real core, and QEMU reports the PC at the start of the translated
+block it is in, so a PC stands for its whole block (often a function's
+epilogue, or the block after a page boundary, where QEMU starts a new one). Use it to
 find where to look; judge a change by `bench/run.py --qemu`, whose counts
 are exact. Not part of the test run.
 """
