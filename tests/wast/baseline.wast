@@ -4844,6 +4844,29 @@
     (i64.and (i64.mul (local.get 0) (local.get 1)) (i64.const 0xffffffff)))
   (func (export "i32_and_all_ones") (param i32) (result i32)
     (i32.and (local.get 0) (i32.const 0xffffffff)))
+  ;; Arithmetic with a pinned local on the left writes a fresh register
+  ;; (one three-operand instruction on aarch64 and riscv64): every local
+  ;; keeps its value for the uses after it. Immediates that fit an
+  ;; instruction and ones that do not, both widths, the same local on both
+  ;; sides.
+  (func (export "ops_from_pinned") (param i32 i64) (result i64) (local i32 i64)
+    (drop (local.get 0)) (drop (local.get 0)) (drop (local.get 0))
+    (drop (local.get 0)) (drop (local.get 0)) (drop (local.get 0))
+    (drop (local.get 1)) (drop (local.get 1)) (drop (local.get 1))
+    (drop (local.get 1)) (drop (local.get 1)) (drop (local.get 1))
+    (local.set 2 (i32.add (local.get 0) (i32.const 7)))
+    (local.set 2 (i32.xor (local.get 2) (i32.sub (local.get 0) (i32.const -4096))))
+    (local.set 2 (i32.add (local.get 2) (i32.mul (local.get 0) (i32.const 3))))
+    (local.set 2 (i32.add (local.get 2) (i32.and (local.get 0) (i32.const 0xff0))))
+    (local.set 2 (i32.add (local.get 2) (i32.or (local.get 0) (i32.const 0x70000))))
+    (local.set 2 (i32.add (local.get 2) (i32.sub (local.get 0) (local.get 0))))
+    (local.set 3 (i64.add (local.get 1) (i64.const 0x123456789)))
+    (local.set 3 (i64.xor (local.get 3) (i64.mul (local.get 1) (local.get 1))))
+    (local.set 3 (i64.add (local.get 3) (i64.sub (local.get 1) (i64.const 1))))
+    (local.set 3 (i64.add (local.get 3) (i64.and (local.get 1) (i64.const -256))))
+    (local.set 3 (i64.add (local.get 3) (i64.or (local.get 1) (i64.const 1))))
+    (i64.add (i64.add (local.get 3) (i64.extend_i32_u (local.get 2)))
+             (i64.add (local.get 1) (i64.extend_i32_s (local.get 0)))))
   ;; i64 locals, a store and a load through a pinned index.
   (func (export "i64_store_load") (param i32 i64) (result i64)
     (drop (local.get 0)) (drop (local.get 0)) (drop (local.get 0))
@@ -4876,3 +4899,6 @@
 (assert_return (invoke "low_half_of_product" (i64.const -1) (i64.const 2)) (i64.const 0xfffffffe))
 (assert_return (invoke "i32_and_all_ones" (i32.const -5)) (i32.const -5))
 (assert_return (invoke "i64_store_load" (i32.const 64) (i64.const 0x123456789)) (i64.const 0x2468acf12))
+(assert_return (invoke "ops_from_pinned" (i32.const 5) (i64.const 0x100000007)) (i64.const 0x10234c77d7))
+(assert_return (invoke "ops_from_pinned" (i32.const -123456) (i64.const -2)) (i64.const 0x2233d3904))
+(assert_return (invoke "ops_from_pinned" (i32.const 0x7fffffff) (i64.const 0x7fffffffffffffff)) (i64.const 0x80000001a3458669))

@@ -378,6 +378,13 @@ pub(crate) trait MacroAssembler {
     // -- integers ------------------------------------------------------------
 
     fn int_op(&mut self, op: IntOp, ty: Ty, dst: Reg, rhs: Loc);
+    /// `dst = src op rhs`, `src` only read (a pinned local's register).
+    /// Architectures with three-operand instructions override it; the
+    /// default copies `src` first, as x86_64 must.
+    fn int_op_from(&mut self, op: IntOp, ty: Ty, dst: Reg, src: Reg, rhs: Loc) {
+        self.load(ty, dst, Loc::Reg(src));
+        self.int_op(op, ty, dst, rhs);
+    }
     /// `dst = dst shift count` (count: a register or a constant).
     fn shift(&mut self, op: ShiftOp, ty: Ty, dst: Reg, count: Loc);
     /// `dst = (dst cc rhs) as i32`.

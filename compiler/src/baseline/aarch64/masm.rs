@@ -524,10 +524,14 @@ impl MacroAssembler for Aarch64 {
     }
 
     fn int_op(&mut self, op: IntOp, ty: Ty, dst: Reg, rhs: Loc) {
-        let (wd, d) = (w(ty), r(dst));
+        self.int_op_from(op, ty, dst, dst, rhs);
+    }
+
+    fn int_op_from(&mut self, op: IntOp, ty: Ty, dst: Reg, src: Reg, rhs: Loc) {
+        let (wd, d, s) = (w(ty), r(dst), r(src));
         if is_low_half_mask(op, ty, rhs) {
             // A 32-bit move clears the upper half: no mask to build.
-            self.a.mov(Width::W32, d, d);
+            self.a.mov(Width::W32, d, s);
             return;
         }
         if let (Loc::Imm(bits), IntOp::Add | IntOp::Sub) = (rhs, op) {
@@ -543,20 +547,20 @@ impl MacroAssembler for Aarch64 {
                 (sub, add)
             };
             if let Some(i) = Imm12::new(bits) {
-                return self.a.add_sub_imm(direct, wd, d, d, i);
+                return self.a.add_sub_imm(direct, wd, d, s, i);
             }
             if let Some(i) = Imm12::new(negated) {
-                return self.a.add_sub_imm(inverse, wd, d, d, i);
+                return self.a.add_sub_imm(inverse, wd, d, s, i);
             }
         }
         let b = self.rhs_reg(ty, rhs);
         match op {
-            IntOp::Add => self.a.add_sub(AddSub::Add, wd, d, d, b),
-            IntOp::Sub => self.a.add_sub(AddSub::Sub, wd, d, d, b),
-            IntOp::Mul => self.a.mul(wd, d, d, b),
-            IntOp::And => self.a.logic(Logic::And, wd, d, d, b),
-            IntOp::Or => self.a.logic(Logic::Orr, wd, d, d, b),
-            IntOp::Xor => self.a.logic(Logic::Eor, wd, d, d, b),
+            IntOp::Add => self.a.add_sub(AddSub::Add, wd, d, s, b),
+            IntOp::Sub => self.a.add_sub(AddSub::Sub, wd, d, s, b),
+            IntOp::Mul => self.a.mul(wd, d, s, b),
+            IntOp::And => self.a.logic(Logic::And, wd, d, s, b),
+            IntOp::Or => self.a.logic(Logic::Orr, wd, d, s, b),
+            IntOp::Xor => self.a.logic(Logic::Eor, wd, d, s, b),
         }
     }
 

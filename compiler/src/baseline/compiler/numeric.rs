@@ -197,8 +197,20 @@ impl<M: MacroAssembler> Compiler<'_, '_, M> {
     fn int_op(&mut self, ty: Ty, op: IntOp) -> Step {
         let (rhs, rb) = self.rhs(ty)?;
         let a = self.pop()?;
-        let ra = self.gpr_of(a)?;
-        self.m.int_op(op, ty, ra, rhs);
+        let ra = match a.loc {
+            // A pinned local is read in place: `dst = local op rhs` in one
+            // instruction where the architecture has three operands.
+            Loc::Reg(local) if Self::is_pinned(local) => {
+                let ra = self.alloc_gpr()?;
+                self.m.int_op_from(op, ty, ra, local, rhs);
+                ra
+            }
+            _ => {
+                let ra = self.gpr_of(a)?;
+                self.m.int_op(op, ty, ra, rhs);
+                ra
+            }
+        };
         if let Some(rb) = rb {
             self.free_gpr(rb);
         }

@@ -592,10 +592,14 @@ impl MacroAssembler for Riscv64 {
     }
 
     fn int_op(&mut self, op: IntOp, ty: Ty, dst: Reg, rhs: Loc) {
-        let (wd, d) = (w(ty), r(dst));
+        self.int_op_from(op, ty, dst, dst, rhs);
+    }
+
+    fn int_op_from(&mut self, op: IntOp, ty: Ty, dst: Reg, src: Reg, rhs: Loc) {
+        let (wd, d, s) = (w(ty), r(dst), r(src));
         if is_low_half_mask(op, ty, rhs) {
             // No mask to build: `andi` takes 12 bits.
-            self.a.zext_w(d, d);
+            self.a.zext_w(d, s);
             return;
         }
         if let Loc::Imm(bits) = rhs {
@@ -614,7 +618,7 @@ impl MacroAssembler for Riscv64 {
                     IntOp::Mul => (None, wd),
                 };
                 if let Some(alu) = alu {
-                    self.a.alu_imm(alu, width, d, d, imm as i32);
+                    self.a.alu_imm(alu, width, d, s, imm as i32);
                     return;
                 }
             }
@@ -629,7 +633,7 @@ impl MacroAssembler for Riscv64 {
             IntOp::Or => (Alu::Or, Width::W64),
             IntOp::Xor => (Alu::Xor, Width::W64),
         };
-        self.a.alu(alu, width, d, d, b);
+        self.a.alu(alu, width, d, s, b);
     }
 
     fn shift(&mut self, op: ShiftOp, ty: Ty, dst: Reg, count: Loc) {
