@@ -387,8 +387,19 @@ pub(crate) trait MacroAssembler {
     }
     /// `dst = dst shift count` (count: a register or a constant).
     fn shift(&mut self, op: ShiftOp, ty: Ty, dst: Reg, count: Loc);
+    /// `dst = src shift count`, `src` only read (see [`Self::int_op_from`]).
+    fn shift_from(&mut self, op: ShiftOp, ty: Ty, dst: Reg, src: Reg, count: Loc) {
+        self.load(ty, dst, Loc::Reg(src));
+        self.shift(op, ty, dst, count);
+    }
     /// `dst = (dst cc rhs) as i32`.
     fn compare(&mut self, cc: IntCc, ty: Ty, dst: Reg, rhs: Loc);
+    /// `dst = (src cc rhs) as i32`, `src` only read (see
+    /// [`Self::int_op_from`]).
+    fn compare_from(&mut self, cc: IntCc, ty: Ty, dst: Reg, src: Reg, rhs: Loc) {
+        self.load(ty, dst, Loc::Reg(src));
+        self.compare(cc, ty, dst, rhs);
+    }
     /// `r = (r == 0) as i32`.
     fn eqz(&mut self, ty: Ty, r: Reg);
     /// `dst = dst / divisor` or `dst % divisor` with Wasm's traps; on an

@@ -565,7 +565,11 @@ impl MacroAssembler for Aarch64 {
     }
 
     fn shift(&mut self, op: ShiftOp, ty: Ty, dst: Reg, count: Loc) {
-        let (wd, d, bits) = (w(ty), r(dst), u32::from(ty.bits()));
+        self.shift_from(op, ty, dst, dst, count);
+    }
+
+    fn shift_from(&mut self, op: ShiftOp, ty: Ty, dst: Reg, src: Reg, count: Loc) {
+        let (wd, d, s, bits) = (w(ty), r(dst), r(src), u32::from(ty.bits()));
         if let Loc::Imm(c) = count {
             let c = c as u32 & (bits - 1);
             let (shift, amount) = match op {
@@ -575,25 +579,29 @@ impl MacroAssembler for Aarch64 {
                 ShiftOp::Rotr => (Shift::Ror, c),
                 ShiftOp::Rotl => (Shift::Ror, (bits - c) & (bits - 1)),
             };
-            return self.a.shift_imm(shift, wd, d, d, amount);
+            return self.a.shift_imm(shift, wd, d, s, amount);
         }
         // lslv and friends use the count modulo the width, as Wasm does.
         let c = self.rhs_reg(ty, count);
         match op {
-            ShiftOp::Shl => self.a.shift(Shift::Lsl, wd, d, d, c),
-            ShiftOp::ShrS => self.a.shift(Shift::Asr, wd, d, d, c),
-            ShiftOp::ShrU => self.a.shift(Shift::Lsr, wd, d, d, c),
-            ShiftOp::Rotr => self.a.shift(Shift::Ror, wd, d, d, c),
+            ShiftOp::Shl => self.a.shift(Shift::Lsl, wd, d, s, c),
+            ShiftOp::ShrS => self.a.shift(Shift::Asr, wd, d, s, c),
+            ShiftOp::ShrU => self.a.shift(Shift::Lsr, wd, d, s, c),
+            ShiftOp::Rotr => self.a.shift(Shift::Ror, wd, d, s, c),
             ShiftOp::Rotl => {
                 // Rotating left by c is rotating right by -c.
                 self.a.add_sub(AddSub::Sub, wd, X17, ZR, c);
-                self.a.shift(Shift::Ror, wd, d, d, X17);
+                self.a.shift(Shift::Ror, wd, d, s, X17);
             }
         }
     }
 
     fn compare(&mut self, cc: IntCc, ty: Ty, dst: Reg, rhs: Loc) {
-        self.cmp(ty, dst, rhs);
+        self.compare_from(cc, ty, dst, dst, rhs);
+    }
+
+    fn compare_from(&mut self, cc: IntCc, ty: Ty, dst: Reg, src: Reg, rhs: Loc) {
+        self.cmp(ty, src, rhs);
         self.a.cset(Width::W32, r(dst), cond(cc));
     }
 

@@ -227,8 +227,18 @@ impl<M: MacroAssembler> Compiler<'_, '_, M> {
     pub(super) fn compare(&mut self, ty: Ty, cc: IntCc) -> Step {
         let (rhs, rb) = self.rhs(ty)?;
         let a = self.pop()?;
-        let ra = self.gpr_of(a)?;
-        self.m.compare(cc, ty, ra, rhs);
+        let ra = match a.loc {
+            Loc::Reg(local) if Self::is_pinned(local) => {
+                let ra = self.alloc_gpr()?;
+                self.m.compare_from(cc, ty, ra, local, rhs);
+                ra
+            }
+            _ => {
+                let ra = self.gpr_of(a)?;
+                self.m.compare(cc, ty, ra, rhs);
+                ra
+            }
+        };
         if let Some(rb) = rb {
             self.free_gpr(rb);
         }
@@ -242,8 +252,18 @@ impl<M: MacroAssembler> Compiler<'_, '_, M> {
         if let Loc::Imm(_) = self.peek()?.loc {
             let count = self.pop()?;
             let a = self.pop()?;
-            let ra = self.gpr_of(a)?;
-            self.m.shift(op, ty, ra, count.loc);
+            let ra = match a.loc {
+                Loc::Reg(local) if Self::is_pinned(local) => {
+                    let ra = self.alloc_gpr()?;
+                    self.m.shift_from(op, ty, ra, local, count.loc);
+                    ra
+                }
+                _ => {
+                    let ra = self.gpr_of(a)?;
+                    self.m.shift(op, ty, ra, count.loc);
+                    ra
+                }
+            };
             self.push(ty, Loc::Reg(ra));
             return Ok(());
         }

@@ -637,7 +637,11 @@ impl MacroAssembler for Riscv64 {
     }
 
     fn shift(&mut self, op: ShiftOp, ty: Ty, dst: Reg, count: Loc) {
-        let (wd, d, bits) = (w(ty), r(dst), ty.bits() as i64);
+        self.shift_from(op, ty, dst, dst, count);
+    }
+
+    fn shift_from(&mut self, op: ShiftOp, ty: Ty, dst: Reg, src: Reg, count: Loc) {
+        let (wd, d, s, bits) = (w(ty), r(dst), r(src), ty.bits() as i64);
         if let Loc::Imm(c) = count {
             let c = (c as i64) & (bits - 1);
             let simple = match op {
@@ -647,7 +651,7 @@ impl MacroAssembler for Riscv64 {
                 _ => None,
             };
             if let Some(alu) = simple {
-                self.a.alu_imm(alu, wd, d, d, c as i32);
+                self.a.alu_imm(alu, wd, d, s, c as i32);
                 return;
             }
             // Rotates: two shifts and an or.
@@ -657,25 +661,25 @@ impl MacroAssembler for Riscv64 {
                 (bits - c) & (bits - 1)
             };
             if left == 0 {
-                return;
+                return self.load(ty, dst, Loc::Reg(src));
             }
             if self.a.zbb {
-                self.a.rotate_right_imm(wd, d, d, (bits - left) as u32);
+                self.a.rotate_right_imm(wd, d, s, (bits - left) as u32);
                 return;
             }
-            self.a.alu_imm(Alu::Sll, wd, T6, d, left as i32);
-            self.a.alu_imm(Alu::Srl, wd, d, d, (bits - left) as i32);
+            self.a.alu_imm(Alu::Sll, wd, T6, s, left as i32);
+            self.a.alu_imm(Alu::Srl, wd, d, s, (bits - left) as i32);
             self.a.alu(Alu::Or, Width::W64, d, d, T6);
             return;
         }
         let c = self.rhs_reg(ty, count);
         match op {
             // The W forms use the count's low 5 bits, the others 6: Wasm's masks.
-            ShiftOp::Shl => self.a.alu(Alu::Sll, wd, d, d, c),
-            ShiftOp::ShrS => self.a.alu(Alu::Sra, wd, d, d, c),
-            ShiftOp::ShrU => self.a.alu(Alu::Srl, wd, d, d, c),
+            ShiftOp::Shl => self.a.alu(Alu::Sll, wd, d, s, c),
+            ShiftOp::ShrS => self.a.alu(Alu::Sra, wd, d, s, c),
+            ShiftOp::ShrU => self.a.alu(Alu::Srl, wd, d, s, c),
             ShiftOp::Rotl | ShiftOp::Rotr if self.a.zbb => {
-                self.a.rotate(op == ShiftOp::Rotl, wd, d, d, c);
+                self.a.rotate(op == ShiftOp::Rotl, wd, d, s, c);
             }
             ShiftOp::Rotl | ShiftOp::Rotr => {
                 let (first, second) = if op == ShiftOp::Rotl {
@@ -685,16 +689,20 @@ impl MacroAssembler for Riscv64 {
                 };
                 // x op1 c | x op2 (-c mod bits).
                 self.a.neg(Width::W64, T5, c);
-                self.a.alu(first, wd, T6, d, c);
-                self.a.alu(second, wd, d, d, T5);
+                self.a.alu(first, wd, T6, s, c);
+                self.a.alu(second, wd, d, s, T5);
                 self.a.alu(Alu::Or, Width::W64, d, d, T6);
             }
         }
     }
 
     fn compare(&mut self, cc: IntCc, ty: Ty, dst: Reg, rhs: Loc) {
+        self.compare_from(cc, ty, dst, dst, rhs);
+    }
+
+    fn compare_from(&mut self, cc: IntCc, ty: Ty, dst: Reg, src: Reg, rhs: Loc) {
         let b = self.rhs_reg(ty, rhs);
-        self.set_if(cc, r(dst), r(dst), b);
+        self.set_if(cc, r(dst), r(src), b);
     }
 
     fn eqz(&mut self, _ty: Ty, reg: Reg) {
