@@ -539,6 +539,20 @@ impl<M: MacroAssembler> Compiler<'_, '_, M> {
         })
     }
 
+    /// The registers of an operation on integer value `v` that writes its
+    /// result: (result, source). A pinned local's register is only read,
+    /// into a fresh register (one three-operand instruction on aarch64 and
+    /// riscv64); any other value is operated on in its own register.
+    fn result_and_source(&mut self, v: Val) -> Step<(Reg, Reg)> {
+        match v.loc {
+            Loc::Reg(local) if Self::is_pinned(local) => Ok((self.alloc_gpr()?, local)),
+            _ => {
+                let r = self.gpr_of(v)?;
+                Ok((r, r))
+            }
+        }
+    }
+
     /// A register holding integer value `v` for an instruction that only
     /// reads it: a pinned local's register as it is.
     fn read_gpr(&mut self, v: Val) -> Step<Reg> {

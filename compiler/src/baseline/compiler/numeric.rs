@@ -197,20 +197,8 @@ impl<M: MacroAssembler> Compiler<'_, '_, M> {
     fn int_op(&mut self, ty: Ty, op: IntOp) -> Step {
         let (rhs, rb) = self.rhs(ty)?;
         let a = self.pop()?;
-        let ra = match a.loc {
-            // A pinned local is read in place: `dst = local op rhs` in one
-            // instruction where the architecture has three operands.
-            Loc::Reg(local) if Self::is_pinned(local) => {
-                let ra = self.alloc_gpr()?;
-                self.m.int_op_from(op, ty, ra, local, rhs);
-                ra
-            }
-            _ => {
-                let ra = self.gpr_of(a)?;
-                self.m.int_op(op, ty, ra, rhs);
-                ra
-            }
-        };
+        let (ra, src) = self.result_and_source(a)?;
+        self.m.int_op_from(op, ty, ra, src, rhs);
         if let Some(rb) = rb {
             self.free_gpr(rb);
         }
@@ -227,18 +215,8 @@ impl<M: MacroAssembler> Compiler<'_, '_, M> {
     pub(super) fn compare(&mut self, ty: Ty, cc: IntCc) -> Step {
         let (rhs, rb) = self.rhs(ty)?;
         let a = self.pop()?;
-        let ra = match a.loc {
-            Loc::Reg(local) if Self::is_pinned(local) => {
-                let ra = self.alloc_gpr()?;
-                self.m.compare_from(cc, ty, ra, local, rhs);
-                ra
-            }
-            _ => {
-                let ra = self.gpr_of(a)?;
-                self.m.compare(cc, ty, ra, rhs);
-                ra
-            }
-        };
+        let (ra, src) = self.result_and_source(a)?;
+        self.m.compare_from(cc, ty, ra, src, rhs);
         if let Some(rb) = rb {
             self.free_gpr(rb);
         }
@@ -252,18 +230,8 @@ impl<M: MacroAssembler> Compiler<'_, '_, M> {
         if let Loc::Imm(_) = self.peek()?.loc {
             let count = self.pop()?;
             let a = self.pop()?;
-            let ra = match a.loc {
-                Loc::Reg(local) if Self::is_pinned(local) => {
-                    let ra = self.alloc_gpr()?;
-                    self.m.shift_from(op, ty, ra, local, count.loc);
-                    ra
-                }
-                _ => {
-                    let ra = self.gpr_of(a)?;
-                    self.m.shift(op, ty, ra, count.loc);
-                    ra
-                }
-            };
+            let (ra, src) = self.result_and_source(a)?;
+            self.m.shift_from(op, ty, ra, src, count.loc);
             self.push(ty, Loc::Reg(ra));
             return Ok(());
         }
