@@ -5,7 +5,7 @@
 //! feature the CPU lacks is refused, and `kiln build` makes ELF and raw
 //! images.
 
-use kiln_tests::{QEMU_BOARDS, kiln, output, root, scratch, stderr, stdout, write};
+use kiln_tests::{QEMU_BOARDS, kiln, output, qemu_command, root, scratch, stderr, stdout, write};
 
 fn run(board: &str, args: &[&str]) -> (i32, String, String) {
     let out = output(
@@ -288,21 +288,14 @@ fn riscv64_copy_and_fill_without_the_vector_extension() {
     ]));
     assert!(out.status.success(), "{}", stderr(&out));
     // The board's own QEMU command line, with V turned off.
-    let toml = std::fs::read_to_string(root().join("boards/qemu-virt-riscv64/board.toml")).unwrap();
-    let run = toml
-        .lines()
-        .skip_while(|l| !l.starts_with("run = ["))
-        .take_while(|l| !l.starts_with(']'))
-        .collect::<Vec<_>>()
-        .join("\n");
-    let args: Vec<String> = run
-        .split('"')
-        .skip(1)
-        .step_by(2)
-        .map(|a| match a {
-            "max" => "max,v=false".to_string(),
-            "{firmware}" => elf.to_str().unwrap().to_string(),
-            other => other.to_string(),
+    let args: Vec<String> = qemu_command("qemu-virt-riscv64", &elf)
+        .into_iter()
+        .map(|a| {
+            if a == "max" {
+                "max,v=false".to_string()
+            } else {
+                a
+            }
         })
         .collect();
     assert!(args.iter().any(|a| a == "max,v=false"), "{args:?}");

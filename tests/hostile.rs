@@ -800,18 +800,7 @@ fn tampered_firmware_is_refused_on_every_board() {
 /// Boots a firmware under QEMU with the board's own command line; the
 /// status is the program's (isa-debug-exit decoded).
 fn boot_qemu(board: &str, elf: &Path) -> Outcome {
-    let toml =
-        std::fs::read_to_string(kiln_tests::root().join(format!("boards/{board}/board.toml")))
-            .expect("reading board.toml");
-    let start = toml.find("run = [").expect("run command");
-    let end = start + toml[start..].find(']').expect("end of run command");
-    // The quoted strings of the list, in order.
-    let args: Vec<String> = toml[start + 7..end]
-        .split('"')
-        .skip(1)
-        .step_by(2)
-        .map(|a| a.replace("{firmware}", elf.to_str().unwrap()))
-        .collect();
+    let args = kiln_tests::qemu_command(board, elf);
     let mut o = run_limited(Command::new(&args[0]).args(&args[1..]));
     if board == "qemu-x86_64" && o.status & 1 == 1 {
         o.status >>= 1;

@@ -120,6 +120,22 @@ pub fn programs() -> PathBuf {
 /// The QEMU boards.
 pub const QEMU_BOARDS: &[&str] = &["qemu-virt-aarch64", "qemu-virt-riscv64", "qemu-x86_64"];
 
+/// The QEMU command line `board` runs `firmware` with: the quoted strings
+/// of its board.toml's `run = [...]`, `{firmware}` filled in (a test that
+/// boots QEMU itself, without `kiln run`).
+pub fn qemu_command(board: &str, firmware: &Path) -> Vec<String> {
+    let toml = std::fs::read_to_string(root().join(format!("boards/{board}/board.toml")))
+        .expect("reading board.toml");
+    let start = toml.find("run = [").expect("run command") + "run = [".len();
+    let end = start + toml[start..].find(']').expect("end of run command");
+    toml[start..end]
+        .split('"')
+        .skip(1)
+        .step_by(2)
+        .map(|a| a.replace("{firmware}", firmware.to_str().expect("UTF-8 path")))
+        .collect()
+}
+
 /// Runs a command and returns its output (never fails to spawn silently).
 pub fn output(cmd: &mut Command) -> Output {
     cmd.output()
