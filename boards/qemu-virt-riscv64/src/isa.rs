@@ -15,11 +15,18 @@ const RAM: core::ops::Range<usize> = 0x8000_0000..0xC000_0000;
 /// tree lies in the RAM the heap later hands out.
 pub fn runtime_extensions(device_tree: usize) -> RiscvExtensions {
     let vector = vector_usable();
+    // The vector SHA-2 extensions need V: without it the tree is not read.
+    let tree = if vector { read(device_tree) } else { None };
+    let listed = |names: &[&str]| {
+        tree.as_ref().is_some_and(|t| {
+            names
+                .iter()
+                .any(|e| device_tree::riscv_has_extension(t, "/cpus/cpu@0", e))
+        })
+    };
     RiscvExtensions {
         vector,
-        vector_sha256: vector
-            && device_tree_has(device_tree, &["zvknha", "zvknhb"])
-            && device_tree_has(device_tree, &["zvkb"]),
+        vector_sha256: listed(&["zvknha", "zvknhb"]) && listed(&["zvkb"]),
     }
 }
 
@@ -38,19 +45,13 @@ fn vector_usable() -> bool {
     misa & MISA_V != 0 && mstatus & MSTATUS_VS != 0
 }
 
-/// Whether hart 0's entry in the device tree lists an extension `wanted`
-/// accepts.
-fn device_tree_has(device_tree: usize, wanted: &[&str]) -> bool {
+/// The device tree at `device_tree`, if it is one.
+fn read(device_tree: usize) -> Option<DeviceTree<'static>> {
     if !RAM.contains(&device_tree) || !device_tree.is_multiple_of(8) {
-        return false;
+        return None;
     }
     // SAFETY: QEMU places the device tree in RAM and passes its address in
     // a1; nothing has written that RAM yet (the heap is not claimed). The
     // reader checks the magic number and sizes before it reads further.
-    let Some(tree) = (unsafe { DeviceTree::at(device_tree) }) else {
-        return false;
-    };
-    wanted
-        .iter()
-        .any(|e| device_tree::riscv_has_extension(&tree, "/cpus/cpu@0", e))
+    unsafe { DeviceTree::at(device_tree) }
 }
