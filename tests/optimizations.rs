@@ -3,7 +3,8 @@
 //! inlined leaf functions, accesses at the edges of memory with guard
 //! regions and with explicit checks) on every board, and with each
 //! optimisation left out (`KILN_DISABLE`), so both code paths stay right;
-//! and tests/wast/baseline.wast, the baseline compiler's own cases.
+//! tests/wast/baseline.wast, the baseline compiler's own cases; and
+//! tests/wast/vectorize.wast, the loop vectorizer's.
 
 use kiln_tests::{QEMU_BOARDS, kiln, output, root, stdout};
 
@@ -72,4 +73,20 @@ fn baseline_compiler_on_every_board() {
     let explicit = ["--opt-level", "none", "--bounds-checks", "explicit"];
     run_script("baseline.wast", "host", "", &explicit);
     run_script("baseline.wast", "host", "pin", &["--opt-level", "none"]);
+}
+
+/// The loop vectorizer's cases (answers from Wasmtime) on every board, with
+/// explicit bounds checks, and without the vectorizer.
+#[test]
+fn vectorized_loops_on_every_board() {
+    for board in std::iter::once("host").chain(QEMU_BOARDS.iter().copied()) {
+        run_script("vectorize.wast", board, "", &[]);
+    }
+    run_script(
+        "vectorize.wast",
+        "host",
+        "",
+        &["--bounds-checks", "explicit"],
+    );
+    run_script("vectorize.wast", "host", "vector", &[]);
 }

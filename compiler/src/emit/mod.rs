@@ -77,6 +77,7 @@ pub fn emit_object(
         wide_compares: riscv64 && target.options.enabled("cmp64"),
         anchor_offsets: encoding.filter(|_| target.options.enabled("anchor")),
         pin_locals: target.options.enabled("pin"),
+        vectorize: vectorizes(&isa.triple().architecture) && target.options.enabled("vector"),
         isa_flags: &target.isa_flags,
     };
 
@@ -298,6 +299,15 @@ fn tiers<'p>(
         Some(hot) if hot.binary_search(&index).is_err() => Tier::Fast,
         _ => all,
     })
+}
+
+/// Whether `f64x2` is in the architecture's baseline ISA (riscv64's V
+/// extension is optional; see translate/vectorize).
+fn vectorizes(arch: &target_lexicon::Architecture) -> bool {
+    matches!(
+        arch,
+        target_lexicon::Architecture::X86_64 | target_lexicon::Architecture::Aarch64(_)
+    )
 }
 
 fn function_label(module: &ModuleInfo<'_>, index: u32) -> String {

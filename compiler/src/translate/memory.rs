@@ -158,11 +158,11 @@ impl KnownMemory {
 
 impl FuncTranslator<'_, '_> {
     /// `vmctx.memory`: never changes during an instance's life.
-    fn memory_pointer(&mut self) -> Value {
+    pub(super) fn memory_pointer(&mut self) -> Value {
         self.hoisted_load(self.vmctx, environ::vmctx::MEMORY)
     }
 
-    fn memory_length(&mut self) -> Value {
+    pub(super) fn memory_length(&mut self) -> Value {
         let mem = self.memory_pointer();
         self.b
             .ins()

@@ -18,6 +18,7 @@ mod memory;
 mod numeric;
 mod reference;
 mod simd;
+mod vectorize;
 
 use anyhow::{Context, Result, bail};
 use cranelift_codegen::cursor::{Cursor, FuncCursor};
@@ -28,7 +29,7 @@ use cranelift_codegen::ir::{
 use cranelift_codegen::isa::{CallConv, TargetFrontendConfig};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use std::collections::HashMap;
-use wasmparser::{FunctionBody, Operator, ValType};
+use wasmparser::{BlockType, FunctionBody, Operator, ValType};
 
 use crate::module::ModuleInfo;
 use crate::target::BoundsChecks;
@@ -57,6 +58,9 @@ pub struct ModuleEnv<'m> {
     /// The fast tier keeps its most used integer locals in callee-saved
     /// registers (see `baseline::compiler::pinning`).
     pub pin_locals: bool,
+    /// Run straight-line `f64` loops two iterations at a time (see
+    /// `vectorize`).
+    pub vectorize: bool,
     /// The target's ISA extensions beyond Kiln's baseline (for the baseline
     /// compiler; Cranelift has them in its `TargetIsa`).
     pub isa_flags: &'m [String],
@@ -140,11 +144,24 @@ pub fn translate_function(
     }
 
     t.control.push(Frame::function(exit, ty.results().len()));
+    let local_types: Vec<ValType> = t.locals.iter().map(|(_, ty)| *ty).collect();
     let mut ops = body.get_operators_reader()?;
     while !ops.eof() {
         let offset = ops.original_position();
         let op = ops.read()?;
         t.b.set_srcloc(ir::SourceLoc::new(offset as u32));
+        if t.reachable
+            && env.vectorize
+            && matches!(
+                op,
+                Operator::Loop {
+                    blockty: BlockType::Empty
+                }
+            )
+            && let Some(plan) = vectorize::plan_loop(&ops, &local_types)
+        {
+            t.vector_loop(&plan);
+        }
         if t.reachable {
             t.operator(&op)
                 .with_context(|| format!("translating {op:?} at offset {offset:#x}"))?;

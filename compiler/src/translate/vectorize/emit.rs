@@ -1,0 +1,387 @@
+//! The `f64x2` loop placed in front of a planned scalar loop: the checks
+//! that choose it, its body, and the hand-over to the scalar loop.
+
+use cranelift_codegen::ir::{
+    ConstantData, InstBuilder, MemFlagsData, Value,
+    condcodes::IntCC,
+    types::{F64, F64X2, I8X16, I32, I64},
+};
+use cranelift_frontend::Variable;
+use std::collections::HashMap;
+
+use super::plan::{Binary, Node, NodeId, Plan, Unary};
+use crate::target::BoundsChecks;
+use crate::translate::FuncTranslator;
+use crate::translate::environ::{POINTER, memory};
+
+/// The loop body's state while it is being written.
+struct Body<'p> {
+    plan: &'p Plan,
+    /// Per group, the native address of its base in this pair.
+    pointers: Vec<Value>,
+    /// Per recurrence, the vector whose lane 1 is the local's value.
+    carried: Vec<Value>,
+    /// The values of the locals the body only reads.
+    fixed: HashMap<u32, Value>,
+    pairs: HashMap<(NodeId, NodeId), Value>,
+    scalars: HashMap<NodeId, Value>,
+    /// Where a node's value already is: (vector, lane).
+    lanes: HashMap<NodeId, (Value, u8)>,
+}
+
+impl FuncTranslator<'_, '_> {
+    /// Writes the vector loop for `plan` at the current position, which is
+    /// just before the scalar loop's `loop`, and leaves the builder in a
+    /// block that falls into it with the locals where the vector loop
+    /// stopped (or untouched, when the checks chose the scalar loop).
+    pub(crate) fn vector_loop(&mut self, plan: &Plan) {
+        let vector = self.b.create_block();
+        let done = self.b.create_block();
+        let scalar = self.b.create_block();
+
+        // Trip count: the condition's value is c0 + n·step in iteration
+        // n = 0, 1, ..., and the loop ends at the first that is zero: after
+        // n1 = -c0 / step more iterations than the first, when that
+        // divides exactly.
+        let control = &plan.control;
+        let c0 = self.affine_value(control.konst, &control.terms);
+        let distance = match control.step > 0 {
+            true => self.b.ins().ineg(c0),
+            false => c0,
+        };
+        let distance = self.b.ins().uextend(I64, distance);
+        let step = i64::from(control.step).abs();
+        let step_value = self.b.ins().iconst(I64, step);
+        let more = self.b.ins().udiv(distance, step_value);
+        let covered = self.b.ins().imul_imm_s(more, step);
+        let exact = self.b.ins().icmp(IntCC::Equal, covered, distance);
+        // Pairs leave at least one iteration to the scalar loop, which
+        // then sets every local as the loop would have.
+        let pairs = self.b.ins().ushr_imm_u(more, 1);
+        let some = self
+            .b
+            .ins()
+            .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, more, 2);
+        let mut ok = self.b.ins().band(exact, some);
+
+        // Every access of the vector part within the memory, every
+        // group's address progression free of i32 wrapping, and the
+        // groups that are stored to apart from all others.
+        let length = self.memory_length();
+        let mem = self.memory_pointer();
+        let base = match self.env.bounds_checks {
+            BoundsChecks::Guard => self.hoisted_load(mem, memory::BASE),
+            BoundsChecks::Explicit => {
+                self.b
+                    .ins()
+                    .load(POINTER, self.flags.runtime, mem, memory::BASE)
+            }
+        };
+        let last = self.b.ins().iadd_imm_s(pairs, -1);
+        let last = self.b.ins().ishl_imm_u(last, 1);
+        let mut ranges = Vec::new();
+        let mut pointers = Vec::new();
+        for g in &plan.groups {
+            // kmin is one of the accesses' i32 constants.
+            let start = self.affine_value(g.kmin as i32, &g.terms);
+            let start = self.b.ins().uextend(I64, start);
+            let span = self.b.ins().imul_imm_s(last, g.delta);
+            let (lo, hi) = match g.delta < 0 {
+                true => (self.b.ins().iadd(start, span), start),
+                false => (start, self.b.ins().iadd(start, span)),
+            };
+            let hi = self.b.ins().iadd_imm_s(hi, g.end);
+            let above = self
+                .b
+                .ins()
+                .icmp_imm_s(IntCC::SignedGreaterThanOrEqual, lo, 0);
+            let within = self
+                .b
+                .ins()
+                .icmp(IntCC::UnsignedLessThanOrEqual, hi, length);
+            let fits = self.b.ins().band(above, within);
+            ok = self.b.ins().band(ok, fits);
+            ranges.push((lo, hi));
+            pointers.push(self.b.ins().iadd(base, start));
+        }
+        for (i, gi) in plan.groups.iter().enumerate() {
+            for (j, gj) in plan.groups.iter().enumerate().skip(i + 1) {
+                if !gi.stored && !gj.stored {
+                    continue;
+                }
+                let (lo_i, hi_i) = ranges[i];
+                let (lo_j, hi_j) = ranges[j];
+                let before = self.b.ins().icmp(IntCC::SignedLessThanOrEqual, hi_i, lo_j);
+                let after = self.b.ins().icmp(IntCC::SignedLessThanOrEqual, hi_j, lo_i);
+                let apart = self.b.ins().bor(before, after);
+                ok = self.b.ins().band(ok, apart);
+            }
+        }
+
+        // Loop state.
+        let count = self.b.declare_var(I64);
+        self.b.def_var(count, pairs);
+        let pointer_vars: Vec<Variable> = pointers
+            .iter()
+            .map(|&p| {
+                let var = self.b.declare_var(POINTER);
+                self.b.def_var(var, p);
+                var
+            })
+            .collect();
+        let carried_vars: Vec<Variable> = plan
+            .recurrences
+            .iter()
+            .map(|r| {
+                let v = self.local_value(r.local);
+                let v = self.b.ins().splat(F64X2, v);
+                let var = self.b.declare_var(F64X2);
+                self.b.def_var(var, v);
+                var
+            })
+            .collect();
+        let mut fixed = HashMap::new();
+        for node in &plan.nodes {
+            if let Node::Local(local) = *node
+                && !plan.recurrences.iter().any(|r| r.local == local)
+            {
+                let v = self.local_value(local);
+                fixed.insert(local, v);
+            }
+        }
+        let starts: Vec<(u32, Value)> = plan
+            .inductions
+            .iter()
+            .map(|i| (i.local, self.local_value(i.local)))
+            .collect();
+        self.b.ins().brif(ok, vector, &[], scalar, &[]);
+
+        // One pair per trip: all loads (while packing), then the stores.
+        self.b.switch_to_block(vector);
+        let mut body = Body {
+            plan,
+            pointers: pointer_vars.iter().map(|&v| self.b.use_var(v)).collect(),
+            carried: carried_vars.iter().map(|&v| self.b.use_var(v)).collect(),
+            fixed,
+            pairs: HashMap::new(),
+            scalars: HashMap::new(),
+            lanes: HashMap::new(),
+        };
+        let next_carried: Vec<Value> = plan
+            .recurrences
+            .iter()
+            .map(|r| self.pack(&mut body, r.lanes[0], r.lanes[1]))
+            .collect();
+        let stores: Vec<(usize, i64, Value)> = plan
+            .stores
+            .iter()
+            .map(|s| {
+                let v = self.pack(&mut body, s.values[0], s.values[1]);
+                (s.group, plan.groups[s.group].rel(s.k, s.offset), v)
+            })
+            .collect();
+        for (group, rel, v) in stores {
+            // rel < 2^31 (checked by the plan).
+            self.b
+                .ins()
+                .store(self.flags.heap, v, body.pointers[group], rel as i32);
+        }
+        let n = self.b.use_var(count);
+        let n = self.b.ins().iadd_imm_s(n, -1);
+        self.b.def_var(count, n);
+        for ((var, &p), g) in pointer_vars.iter().zip(&body.pointers).zip(&plan.groups) {
+            let next = self.b.ins().iadd_imm_s(p, 2 * g.delta);
+            self.b.def_var(*var, next);
+        }
+        for (var, v) in carried_vars.iter().zip(next_carried) {
+            self.b.def_var(*var, v);
+        }
+        self.b.ins().brif(n, vector, &[], done, &[]);
+        self.b.seal_block(vector);
+
+        // The locals as the scalar loop expects them after 2·pairs
+        // iterations.
+        self.b.switch_to_block(done);
+        self.b.seal_block(done);
+        let pairs32 = self.b.ins().ireduce(I32, pairs);
+        for ((local, start), induction) in starts.into_iter().zip(&plan.inductions) {
+            let advance = self
+                .b
+                .ins()
+                .imul_imm_s(pairs32, i64::from(induction.step.wrapping_mul(2)));
+            let v = self.b.ins().iadd(start, advance);
+            self.b.def_var(self.locals[local as usize].0, v);
+        }
+        for (r, var) in plan.recurrences.iter().zip(&carried_vars) {
+            let v = self.b.use_var(*var);
+            let v = self.b.ins().extractlane(v, 1);
+            self.b.def_var(self.locals[r.local as usize].0, v);
+        }
+        self.b.ins().jump(scalar, &[]);
+
+        self.b.switch_to_block(scalar);
+        self.b.seal_block(scalar);
+        self.known.clear();
+    }
+
+    /// `konst + Σ coef · local` as an i32, wrapping.
+    fn affine_value(&mut self, konst: i32, terms: &[(u32, i32)]) -> Value {
+        let mut v = self.b.ins().iconst(I32, i64::from(konst));
+        for &(local, coef) in terms {
+            let l = self.local_value(local);
+            let term = self.b.ins().imul_imm_s(l, i64::from(coef));
+            v = self.b.ins().iadd(v, term);
+        }
+        v
+    }
+
+    fn local_value(&mut self, local: u32) -> Value {
+        self.b.use_var(self.locals[local as usize].0)
+    }
+
+    /// The vector of nodes `x` (lane 0) and `y` (lane 1).
+    fn pack(&mut self, body: &mut Body<'_>, x: NodeId, y: NodeId) -> Value {
+        if let Some(&v) = body.pairs.get(&(x, y)) {
+            return v;
+        }
+        let plan = body.plan;
+        let v = match (&plan.nodes[x], &plan.nodes[y]) {
+            _ if x == y => {
+                let s = self.scalar(body, x);
+                self.b.ins().splat(F64X2, s)
+            }
+            (Node::Unary(op, a), Node::Unary(op2, b)) if op == op2 => {
+                let v = self.pack(body, *a, *b);
+                self.lane_unary(*op, v)
+            }
+            (Node::Binary(op, a1, a2), Node::Binary(op2, b1, b2)) if op == op2 => {
+                let l = self.pack(body, *a1, *b1);
+                let r = self.pack(body, *a2, *b2);
+                self.lane_binary(*op, l, r)
+            }
+            (
+                Node::Load {
+                    group,
+                    k,
+                    offset: o,
+                },
+                Node::Load {
+                    group: group2,
+                    k: k2,
+                    offset: o2,
+                },
+            ) if group == group2
+                && plan.groups[*group].rel(*k2, *o2) == plan.groups[*group].rel(*k, *o) + 8 =>
+            {
+                let rel = plan.groups[*group].rel(*k, *o);
+                self.b
+                    .ins()
+                    .load(F64X2, self.flags.heap, body.pointers[*group], rel as i32)
+            }
+            _ => {
+                let (a, la) = self.source(body, x);
+                let (b, lb) = self.source(body, y);
+                if a == b && la == 0 && lb == 1 {
+                    a
+                } else {
+                    self.shuffle(a, la, b, lb)
+                }
+            }
+        };
+        body.pairs.insert((x, y), v);
+        body.lanes.entry(x).or_insert((v, 0));
+        body.lanes.entry(y).or_insert((v, 1));
+        v
+    }
+
+    /// A vector with node `n`'s value in the returned lane.
+    fn source(&mut self, body: &mut Body<'_>, n: NodeId) -> (Value, u8) {
+        if let Some(&at) = body.lanes.get(&n) {
+            return at;
+        }
+        if let Node::Local(local) = body.plan.nodes[n]
+            && let Some(r) = body.plan.recurrences.iter().position(|r| r.local == local)
+        {
+            return (body.carried[r], 1);
+        }
+        let s = self.scalar(body, n);
+        (self.b.ins().splat(F64X2, s), 0)
+    }
+
+    /// `[a[la], b[lb]]`.
+    fn shuffle(&mut self, a: Value, la: u8, b: Value, lb: u8) -> Value {
+        let mut mask = [0u8; 16];
+        for i in 0..8u8 {
+            mask[usize::from(i)] = la * 8 + i;
+            mask[usize::from(i) + 8] = 16 + lb * 8 + i;
+        }
+        let mask = self
+            .b
+            .func
+            .dfg
+            .immediates
+            .push(ConstantData::from(&mask[..]));
+        let flags = MemFlagsData::new().with_endianness(cranelift_codegen::ir::Endianness::Little);
+        let a = self.b.ins().bitcast(I8X16, flags, a);
+        let b = self.b.ins().bitcast(I8X16, flags, b);
+        let v = self.b.ins().shuffle(a, b, mask);
+        self.b.ins().bitcast(F64X2, flags, v)
+    }
+
+    /// Node `n` as an `f64` (for lanes that do not pair up).
+    fn scalar(&mut self, body: &mut Body<'_>, n: NodeId) -> Value {
+        if let Some(&v) = body.scalars.get(&n) {
+            return v;
+        }
+        let v = if let Some(&(vector, lane)) = body.lanes.get(&n) {
+            self.b.ins().extractlane(vector, lane)
+        } else {
+            match body.plan.nodes[n] {
+                Node::Local(local) => match body.fixed.get(&local) {
+                    Some(&v) => v,
+                    None => {
+                        let (vector, lane) = self.source(body, n);
+                        self.b.ins().extractlane(vector, lane)
+                    }
+                },
+                Node::Const(bits) => self.b.ins().f64const(f64::from_bits(bits)),
+                Node::Load { group, k, offset } => {
+                    let rel = body.plan.groups[group].rel(k, offset);
+                    self.b
+                        .ins()
+                        .load(F64, self.flags.heap, body.pointers[group], rel as i32)
+                }
+                Node::Unary(op, a) => {
+                    let a = self.scalar(body, a);
+                    self.lane_unary(op, a)
+                }
+                Node::Binary(op, a, b) => {
+                    let a = self.scalar(body, a);
+                    let b = self.scalar(body, b);
+                    self.lane_binary(op, a, b)
+                }
+            }
+        };
+        body.scalars.insert(n, v);
+        v
+    }
+
+    fn lane_unary(&mut self, op: Unary, a: Value) -> Value {
+        match op {
+            Unary::Sqrt => self.b.ins().sqrt(a),
+            Unary::Abs => self.b.ins().fabs(a),
+            Unary::Neg => self.b.ins().fneg(a),
+        }
+    }
+
+    fn lane_binary(&mut self, op: Binary, a: Value, b: Value) -> Value {
+        match op {
+            Binary::Add => self.b.ins().fadd(a, b),
+            Binary::Sub => self.b.ins().fsub(a, b),
+            Binary::Mul => self.b.ins().fmul(a, b),
+            Binary::Div => self.b.ins().fdiv(a, b),
+            Binary::Min => self.b.ins().fmin(a, b),
+            Binary::Max => self.b.ins().fmax(a, b),
+        }
+    }
+}
