@@ -313,6 +313,45 @@ fn riscv64_copy_and_fill_without_the_vector_extension() {
     assert!(out.status.success(), "{:?}: {}", out.status, stderr(&out));
 }
 
+/// The loop vectorizer's riscv64 code runs its vector loops only where
+/// the core has the V extension (`vmctx.features`), so one firmware gives
+/// the same answer on a core with V (`-cpu max`) and without; the answer
+/// is Wasmtime's for tests/wat/vector_loops.wat.
+#[test]
+fn riscv64_vector_loops_with_and_without_the_vector_extension() {
+    let dir = scratch("riscv64-vector-loops");
+    let elf = dir.join("vector_loops.elf");
+    let module = root().join("tests/wat/vector_loops.wat");
+    let out = output(kiln().args([
+        "build",
+        "--board",
+        "qemu-virt-riscv64",
+        module.to_str().unwrap(),
+        "-o",
+        elf.to_str().unwrap(),
+    ]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    for cpu in ["max", "max,v=false"] {
+        let args: Vec<String> = qemu_command("qemu-virt-riscv64", &elf)
+            .into_iter()
+            .map(|a| if a == "max" { cpu.to_string() } else { a })
+            .collect();
+        assert!(args.iter().any(|a| a == cpu), "{args:?}");
+        let out = output(
+            std::process::Command::new(&args[0])
+                .args(&args[1..])
+                .stdin(std::process::Stdio::null()),
+        );
+        assert_eq!(
+            stdout(&out),
+            "vector loops: c18f8172bbf8af97\n",
+            "-cpu {cpu}: {}",
+            stderr(&out)
+        );
+        assert!(out.status.success(), "{:?}: {}", out.status, stderr(&out));
+    }
+}
+
 #[test]
 fn build_makes_elf_and_raw_images() {
     let dir = scratch("build");

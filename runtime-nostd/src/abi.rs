@@ -15,7 +15,8 @@ use core::ffi::c_void;
 /// 3: the manifest carries a deadline and the image seal.
 /// 4: `v128` values: 16-byte global cells, 128-bit constants, two array-call
 /// slots per `v128`.
-pub const ABI_VERSION: u32 = 4;
+/// 5: `VmCtx::features`.
+pub const ABI_VERSION: u32 = 5;
 
 /// First bytes of every [`ModuleDescriptor`].
 pub const MODULE_MAGIC: [u8; 8] = *b"KILNMOD\0";
@@ -487,11 +488,20 @@ pub struct VmCtx {
     /// of the exporter's). `ref.func` yields a pointer into this array.
     pub funcrefs: *mut VmFuncRef,
     pub builtins: *const Builtins,
+    /// What this core runs beyond the target's baseline, as compiled code
+    /// may ask at run time: [`FEATURE_VECTOR`].
+    pub features: usize,
     /// Runtime-private: the owning instance.
     pub instance: *mut c_void,
     /// Embedder-private: the host functions' context (WASI state, test driver).
     pub host: *mut c_void,
 }
+
+/// [`VmCtx::features`]: the core runs 128-bit vector code (always on x86_64
+/// and aarch64; on riscv64 when the board found the V extension usable).
+/// Compiled code tests it before the vector loops Kiln makes from scalar
+/// Wasm, which must keep running on a riscv64 core without V.
+pub const FEATURE_VECTOR: usize = 1;
 
 /// A linear memory. Compiled code reads `base` and `length` (in bytes) and
 /// reloads them after every call, because `memory.grow` may move the memory.

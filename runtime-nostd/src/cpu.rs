@@ -95,8 +95,9 @@ fn present() -> u32 {
 
 /// riscv64 extensions the runtime itself may use, as the board found them
 /// (an M-mode board reads `misa` and the device tree's ISA string). Compiled
-/// code does not ask: Cranelift emits vector instructions only for Wasm
-/// SIMD, and the board's `isa-flags` name the rest. Both are off until the
+/// code asks only before the vector loops Kiln makes from scalar Wasm
+/// ([`vmctx_features`]): Cranelift emits vector instructions otherwise only
+/// for Wasm SIMD, and the board's `isa-flags` name the rest. Both are off until the
 /// board says otherwise, so a board that cannot tell runs the scalar code.
 #[cfg(target_arch = "riscv64")]
 #[derive(Clone, Copy, Debug, Default)]
@@ -121,6 +122,22 @@ pub fn set_riscv_extensions(found: RiscvExtensions) {
     use core::sync::atomic::Ordering::Relaxed;
     RISCV_VECTOR.store(found.vector, Relaxed);
     RISCV_VECTOR_SHA256.store(found.vector && found.vector_sha256, Relaxed);
+}
+
+/// [`crate::abi::VmCtx::features`] for this core.
+pub fn vmctx_features() -> usize {
+    #[cfg(target_arch = "riscv64")]
+    {
+        if riscv_vector() {
+            crate::abi::FEATURE_VECTOR
+        } else {
+            0
+        }
+    }
+    #[cfg(not(target_arch = "riscv64"))]
+    {
+        crate::abi::FEATURE_VECTOR
+    }
 }
 
 /// Whether the board declared a usable V extension.

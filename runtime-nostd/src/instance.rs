@@ -278,6 +278,7 @@ impl Instance {
                 tables: core::ptr::null(),
                 funcrefs: core::ptr::null_mut(),
                 builtins: &BUILTINS,
+                features: crate::cpu::vmctx_features(),
                 instance: core::ptr::null_mut(),
                 host,
             },

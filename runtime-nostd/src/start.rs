@@ -314,6 +314,7 @@ mod tests {
             tables: core::ptr::null(),
             funcrefs: core::ptr::null_mut(),
             builtins: core::ptr::null(),
+            features: 0,
             instance: core::ptr::null_mut(),
             host: (ctx as *mut WasiCtx<FakeBoard>).cast(),
         }

@@ -26,7 +26,7 @@ use rayon::prelude::*;
 
 use crate::module::ModuleInfo;
 use crate::target::{Target, Tier};
-use crate::translate::{self, ModuleEnv, anchors::Encoding, environ};
+use crate::translate::{self, ModuleEnv, Vectorize, anchors::Encoding, environ};
 use descriptor::FuncCode;
 
 /// Machine code of one function, ready to be defined in the object.
@@ -77,7 +77,10 @@ pub fn emit_object(
         wide_compares: riscv64 && target.options.enabled("cmp64"),
         anchor_offsets: encoding.filter(|_| target.options.enabled("anchor")),
         pin_locals: target.options.enabled("pin"),
-        vectorize: vectorizes(&isa.triple().architecture) && target.options.enabled("vector"),
+        vectorize: match target.options.enabled("vector") {
+            true => vectorize(isa.as_ref()),
+            false => Vectorize::Off,
+        },
         isa_flags: &target.isa_flags,
     };
 
@@ -301,13 +304,25 @@ fn tiers<'p>(
     })
 }
 
-/// Whether `f64x2` is in the architecture's baseline ISA (riscv64's V
-/// extension is optional; see translate/vectorize).
-fn vectorizes(arch: &target_lexicon::Architecture) -> bool {
-    matches!(
-        arch,
-        target_lexicon::Architecture::X86_64 | target_lexicon::Architecture::Aarch64(_)
-    )
+/// Where the loop vectorizer may run: x86_64 and aarch64 have 128-bit
+/// vectors in their baseline; riscv64 code needs V (and VLEN >= 128)
+/// enabled for Cranelift, and then tests the core at run time, since a
+/// core without V must still run scalar modules.
+fn vectorize(isa: &dyn cranelift_codegen::isa::TargetIsa) -> Vectorize {
+    let flag = |name: &str| {
+        isa.isa_flags()
+            .iter()
+            .any(|v| v.name == name && v.as_bool() == Some(true))
+    };
+    match isa.triple().architecture {
+        target_lexicon::Architecture::X86_64 | target_lexicon::Architecture::Aarch64(_) => {
+            Vectorize::On
+        }
+        target_lexicon::Architecture::Riscv64(_) if flag("has_v") && flag("has_zvl128b") => {
+            Vectorize::WhenPresent
+        }
+        _ => Vectorize::Off,
+    }
 }
 
 fn function_label(module: &ModuleInfo<'_>, index: u32) -> String {

@@ -27,6 +27,7 @@ pub mod vmctx {
     pub const TABLES: i32 = offset_of!(VmCtx, tables) as i32;
     pub const FUNCREFS: i32 = offset_of!(VmCtx, funcrefs) as i32;
     pub const BUILTINS: i32 = offset_of!(VmCtx, builtins) as i32;
+    pub const FEATURES: i32 = offset_of!(VmCtx, features) as i32;
 }
 
 pub mod funcref {

@@ -60,10 +60,21 @@ pub struct ModuleEnv<'m> {
     pub pin_locals: bool,
     /// Run straight-line `f64` loops two iterations at a time (see
     /// `vectorize`).
-    pub vectorize: bool,
+    pub vectorize: Vectorize,
     /// The target's ISA extensions beyond Kiln's baseline (for the baseline
     /// compiler; Cranelift has them in its `TargetIsa`).
     pub isa_flags: &'m [String],
+}
+
+/// Whether loops are vectorized (see `vectorize`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Vectorize {
+    Off,
+    /// 128-bit vectors are part of the target's baseline.
+    On,
+    /// Only on cores whose `vmctx.features` has `FEATURE_VECTOR` (riscv64,
+    /// whose V extension is optional), tested when a loop is entered.
+    WhenPresent,
 }
 
 /// External name namespace of Wasm functions (index = function index).
@@ -151,7 +162,7 @@ pub fn translate_function(
         let op = ops.read()?;
         t.b.set_srcloc(ir::SourceLoc::new(offset as u32));
         if t.reachable
-            && env.vectorize
+            && env.vectorize != Vectorize::Off
             && matches!(
                 op,
                 Operator::Loop {

@@ -479,6 +479,7 @@ fn shims_decode_parameters_and_proc_exit_unwinds() {
         tables: core::ptr::null(),
         funcrefs: core::ptr::null_mut(),
         builtins: core::ptr::null(),
+        features: 0,
         instance: core::ptr::null_mut(),
         host: (&mut c as *mut Ctx).cast(),
     };

@@ -11,8 +11,10 @@ use std::collections::HashMap;
 
 use super::plan::{Binary, Node, NodeId, Plan, Unary};
 use crate::target::BoundsChecks;
-use crate::translate::FuncTranslator;
-use crate::translate::environ::{POINTER, memory};
+use crate::translate::control::args;
+use crate::translate::environ::{POINTER, memory, vmctx};
+use crate::translate::{FuncTranslator, Vectorize};
+use kiln_runtime::abi::FEATURE_VECTOR;
 
 /// The loop body's state while it is being written.
 struct Body<'p> {
@@ -21,8 +23,9 @@ struct Body<'p> {
     pointers: Vec<Value>,
     /// Per recurrence, the vector whose lane 1 is the local's value.
     carried: Vec<Value>,
-    /// The values of the locals the body only reads.
-    fixed: HashMap<u32, Value>,
+    /// The scalar values of the locals the body only reads and of its
+    /// constants.
+    leaves: HashMap<NodeId, Value>,
     pairs: HashMap<(NodeId, NodeId), Value>,
     scalars: HashMap<NodeId, Value>,
     /// Where a node's value already is: (vector, lane).
@@ -63,6 +66,12 @@ impl FuncTranslator<'_, '_> {
             .ins()
             .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, more, 2);
         let mut ok = self.b.ins().band(exact, some);
+        if self.env.vectorize == Vectorize::WhenPresent {
+            let features = self.hoisted_load(self.vmctx, vmctx::FEATURES);
+            let vector = self.b.ins().band_imm_u(features, FEATURE_VECTOR as i64);
+            let present = self.b.ins().icmp_imm_u(IntCC::NotEqual, vector, 0);
+            ok = self.b.ins().band(ok, present);
+        }
 
         // Every access of the vector part within the memory, every
         // group's address progression free of i32 wrapping, and the
@@ -118,7 +127,49 @@ impl FuncTranslator<'_, '_> {
             }
         }
 
-        // Loop state.
+        // The scalars the vector code starts from: the locals the body
+        // only reads, its constants, the recurrences' first values. Where
+        // the core is tested at run time, they enter the loop's preheader
+        // as block parameters: Cranelift hoists pure code (a splat of a
+        // constant, say) as far out as its operands allow, and no vector
+        // instruction may run before the test.
+        let mut leaves: Vec<(NodeId, Value)> = Vec::new();
+        for (id, node) in plan.nodes.iter().enumerate() {
+            let v = match *node {
+                Node::Local(local) if !plan.recurrences.iter().any(|r| r.local == local) => {
+                    self.local_value(local)
+                }
+                Node::Const(bits) => self.b.ins().f64const(f64::from_bits(bits)),
+                _ => continue,
+            };
+            leaves.push((id, v));
+        }
+        let firsts: Vec<Value> = plan
+            .recurrences
+            .iter()
+            .map(|r| self.local_value(r.local))
+            .collect();
+        let starts: Vec<(u32, Value)> = plan
+            .inductions
+            .iter()
+            .map(|i| (i.local, self.local_value(i.local)))
+            .collect();
+        let preheader = self.b.create_block();
+        let mut inputs: Vec<Value> = leaves.iter().map(|&(_, v)| v).chain(firsts).collect();
+        let opaque = self.env.vectorize == Vectorize::WhenPresent;
+        let passed = match opaque {
+            true => args(&inputs),
+            false => Vec::new(),
+        };
+        self.b.ins().brif(ok, preheader, &passed, scalar, &[]);
+
+        self.b.switch_to_block(preheader);
+        self.b.seal_block(preheader);
+        if opaque {
+            for v in &mut inputs {
+                *v = self.b.append_block_param(preheader, F64);
+            }
+        }
         let count = self.b.declare_var(I64);
         self.b.def_var(count, pairs);
         let pointer_vars: Vec<Variable> = pointers
@@ -129,32 +180,21 @@ impl FuncTranslator<'_, '_> {
                 var
             })
             .collect();
-        let carried_vars: Vec<Variable> = plan
-            .recurrences
+        let carried_vars: Vec<Variable> = inputs[leaves.len()..]
             .iter()
-            .map(|r| {
-                let v = self.local_value(r.local);
-                let v = self.b.ins().splat(F64X2, v);
+            .map(|&first| {
+                let v = self.b.ins().splat(F64X2, first);
                 let var = self.b.declare_var(F64X2);
                 self.b.def_var(var, v);
                 var
             })
             .collect();
-        let mut fixed = HashMap::new();
-        for node in &plan.nodes {
-            if let Node::Local(local) = *node
-                && !plan.recurrences.iter().any(|r| r.local == local)
-            {
-                let v = self.local_value(local);
-                fixed.insert(local, v);
-            }
-        }
-        let starts: Vec<(u32, Value)> = plan
-            .inductions
+        let leaves: HashMap<NodeId, Value> = leaves
             .iter()
-            .map(|i| (i.local, self.local_value(i.local)))
+            .zip(&inputs)
+            .map(|(&(id, _), &v)| (id, v))
             .collect();
-        self.b.ins().brif(ok, vector, &[], scalar, &[]);
+        self.b.ins().jump(vector, &[]);
 
         // One pair per trip: all loads (while packing), then the stores.
         self.b.switch_to_block(vector);
@@ -162,7 +202,7 @@ impl FuncTranslator<'_, '_> {
             plan,
             pointers: pointer_vars.iter().map(|&v| self.b.use_var(v)).collect(),
             carried: carried_vars.iter().map(|&v| self.b.use_var(v)).collect(),
-            fixed,
+            leaves,
             pairs: HashMap::new(),
             scalars: HashMap::new(),
             lanes: HashMap::new(),
@@ -335,16 +375,15 @@ impl FuncTranslator<'_, '_> {
         }
         let v = if let Some(&(vector, lane)) = body.lanes.get(&n) {
             self.b.ins().extractlane(vector, lane)
+        } else if let Some(&v) = body.leaves.get(&n) {
+            v
         } else {
             match body.plan.nodes[n] {
-                Node::Local(local) => match body.fixed.get(&local) {
-                    Some(&v) => v,
-                    None => {
-                        let (vector, lane) = self.source(body, n);
-                        self.b.ins().extractlane(vector, lane)
-                    }
-                },
-                Node::Const(bits) => self.b.ins().f64const(f64::from_bits(bits)),
+                Node::Local(_) | Node::Const(_) => {
+                    // A recurrence (the other leaves are in `leaves`).
+                    let (vector, lane) = self.source(body, n);
+                    self.b.ins().extractlane(vector, lane)
+                }
                 Node::Load { group, k, offset } => {
                     let rel = body.plan.groups[group].rel(k, offset);
                     self.b

@@ -34,9 +34,10 @@
 //!   and nothing is reassociated (a sum into one local is a recurrence
 //!   that depends on itself, which the plan refuses).
 //!
-//! On x86_64 and aarch64, where `f64x2` is part of the baseline ISA; a
-//! riscv64 core may lack the V extension, and scalar modules must keep
-//! running there.
+//! On x86_64 and aarch64 `f64x2` is part of the baseline ISA. A riscv64
+//! core may lack the V extension, and scalar modules must keep running
+//! there, so riscv64 code (compiled with V enabled, as it is by default)
+//! also tests `vmctx.features` when it enters the loop.
 
 mod emit;
 mod plan;
