@@ -269,15 +269,13 @@ fn memory_copy_and_fill_match_byte_loops_on_every_board() {
     }
 }
 
-/// The riscv64 board copies, fills and hashes its image at boot with the V
-/// extension (and its SHA-2 instructions) where the core has it, as QEMU's
-/// `-cpu max` does, else with general registers: the sweep also runs on a
-/// core without V, so the portable versions stay tested.
-#[test]
-fn riscv64_copy_and_fill_without_the_vector_extension() {
-    let dir = scratch("riscv64-no-v");
-    let elf = dir.join("memory_sweep.elf");
-    let module = root().join("tests/wat/memory_sweep.wat");
+/// Builds `tests/wat/{name}.wat` for qemu-virt-riscv64 and runs it on the
+/// board's own QEMU command line with `-cpu {cpu}` instead of `-cpu max`;
+/// checks that it printed `expected` and exited with success.
+fn riscv64_with_cpu(name: &str, cpu: &str, expected: &str) {
+    let dir = scratch(&format!("riscv64-{name}"));
+    let elf = dir.join(format!("{name}.elf"));
+    let module = root().join(format!("tests/wat/{name}.wat"));
     let out = output(kiln().args([
         "build",
         "--board",
@@ -287,30 +285,31 @@ fn riscv64_copy_and_fill_without_the_vector_extension() {
         elf.to_str().unwrap(),
     ]));
     assert!(out.status.success(), "{}", stderr(&out));
-    // The board's own QEMU command line, with V turned off.
     let args: Vec<String> = qemu_command("qemu-virt-riscv64", &elf)
         .into_iter()
-        .map(|a| {
-            if a == "max" {
-                "max,v=false".to_string()
-            } else {
-                a
-            }
-        })
+        .map(|a| if a == "max" { cpu.to_string() } else { a })
         .collect();
-    assert!(args.iter().any(|a| a == "max,v=false"), "{args:?}");
+    assert!(args.iter().any(|a| a == cpu), "{args:?}");
     let out = output(
         std::process::Command::new(&args[0])
             .args(&args[1..])
             .stdin(std::process::Stdio::null()),
     );
-    assert_eq!(
-        stdout(&out),
-        "memtest: 264000 copies, 44800 fills\n",
-        "{}",
-        stderr(&out)
-    );
+    assert_eq!(stdout(&out), expected, "-cpu {cpu}: {}", stderr(&out));
     assert!(out.status.success(), "{:?}: {}", out.status, stderr(&out));
+}
+
+/// The riscv64 board copies, fills and hashes its image at boot with the V
+/// extension (and its SHA-2 instructions) where the core has it, as QEMU's
+/// `-cpu max` does, else with general registers: the sweep also runs on a
+/// core without V, so the portable versions stay tested.
+#[test]
+fn riscv64_copy_and_fill_without_the_vector_extension() {
+    riscv64_with_cpu(
+        "memory_sweep",
+        "max,v=false",
+        "memtest: 264000 copies, 44800 fills\n",
+    );
 }
 
 /// The loop vectorizer's riscv64 code runs its vector loops only where
@@ -319,36 +318,8 @@ fn riscv64_copy_and_fill_without_the_vector_extension() {
 /// is Wasmtime's for tests/wat/vector_loops.wat.
 #[test]
 fn riscv64_vector_loops_with_and_without_the_vector_extension() {
-    let dir = scratch("riscv64-vector-loops");
-    let elf = dir.join("vector_loops.elf");
-    let module = root().join("tests/wat/vector_loops.wat");
-    let out = output(kiln().args([
-        "build",
-        "--board",
-        "qemu-virt-riscv64",
-        module.to_str().unwrap(),
-        "-o",
-        elf.to_str().unwrap(),
-    ]));
-    assert!(out.status.success(), "{}", stderr(&out));
     for cpu in ["max", "max,v=false"] {
-        let args: Vec<String> = qemu_command("qemu-virt-riscv64", &elf)
-            .into_iter()
-            .map(|a| if a == "max" { cpu.to_string() } else { a })
-            .collect();
-        assert!(args.iter().any(|a| a == cpu), "{args:?}");
-        let out = output(
-            std::process::Command::new(&args[0])
-                .args(&args[1..])
-                .stdin(std::process::Stdio::null()),
-        );
-        assert_eq!(
-            stdout(&out),
-            "vector loops: c18f8172bbf8af97\n",
-            "-cpu {cpu}: {}",
-            stderr(&out)
-        );
-        assert!(out.status.success(), "{:?}: {}", out.status, stderr(&out));
+        riscv64_with_cpu("vector_loops", cpu, "vector loops: c18f8172bbf8af97\n");
     }
 }
 
