@@ -1,15 +1,15 @@
-//! The `f64x2` loop placed in front of a planned scalar loop: the checks
+//! The vector loop placed in front of a planned scalar loop: the checks
 //! that choose it, its body, and the hand-over to the scalar loop.
 
 use cranelift_codegen::ir::{
-    ConstantData, InstBuilder, MemFlagsData, Value,
+    ConstantData, InstBuilder, MemFlagsData, Type, Value,
     condcodes::IntCC,
-    types::{F64, F64X2, I8X16, I32, I64},
+    types::{F32, F32X4, F64, F64X2, I8X16, I32, I64},
 };
 use cranelift_frontend::Variable;
 use std::collections::HashMap;
 
-use super::plan::{Binary, Node, NodeId, Plan, Unary};
+use super::plan::{Binary, Elem, Node, NodeId, Plan, Unary};
 use crate::target::BoundsChecks;
 use crate::translate::control::args;
 use crate::translate::environ::{POINTER, memory, vmctx};
@@ -21,12 +21,12 @@ struct Body<'p> {
     plan: &'p Plan,
     /// Per group, the native address of its base in this pair.
     pointers: Vec<Value>,
-    /// Per recurrence, the vector whose lane 1 is the local's value.
+    /// Per recurrence, the vector whose last lane is the local's value.
     carried: Vec<Value>,
     /// The scalar values of the locals the body only reads and of its
     /// constants.
     leaves: HashMap<NodeId, Value>,
-    pairs: HashMap<(NodeId, NodeId), Value>,
+    packed: HashMap<Vec<NodeId>, Value>,
     scalars: HashMap<NodeId, Value>,
     /// Where a node's value already is: (vector, lane).
     lanes: HashMap<NodeId, (Value, u8)>,
@@ -41,6 +41,8 @@ impl FuncTranslator<'_, '_> {
         let vector = self.b.create_block();
         let done = self.b.create_block();
         let scalar = self.b.create_block();
+        let lanes = plan.elem.lanes() as i64;
+        let (lane_type, vector_type) = types(plan.elem);
 
         // Trip count: the condition's value is c0 + n·step in iteration
         // n = 0, 1, ..., and the loop ends at the first that is zero: after
@@ -58,13 +60,16 @@ impl FuncTranslator<'_, '_> {
         let more = self.b.ins().udiv(distance, step_value);
         let covered = self.b.ins().imul_imm_s(more, step);
         let exact = self.b.ins().icmp(IntCC::Equal, covered, distance);
-        // Pairs leave at least one iteration to the scalar loop, which
-        // then sets every local as the loop would have.
-        let pairs = self.b.ins().ushr_imm_u(more, 1);
+        // Trips of `lanes` iterations leave at least one iteration to the
+        // scalar loop, which then sets every local as the loop would have.
+        let trips = self
+            .b
+            .ins()
+            .ushr_imm_u(more, i64::from(lanes.trailing_zeros()));
         let some = self
             .b
             .ins()
-            .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, more, 2);
+            .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, more, lanes);
         let mut ok = self.b.ins().band(exact, some);
         if self.env.vectorize == Vectorize::WhenPresent {
             let features = self.hoisted_load(self.vmctx, vmctx::FEATURES);
@@ -86,8 +91,8 @@ impl FuncTranslator<'_, '_> {
                     .load(POINTER, self.flags.runtime, mem, memory::BASE)
             }
         };
-        let last = self.b.ins().iadd_imm_s(pairs, -1);
-        let last = self.b.ins().ishl_imm_u(last, 1);
+        let last = self.b.ins().iadd_imm_s(trips, -1);
+        let last = self.b.ins().imul_imm_s(last, lanes);
         let mut ranges = Vec::new();
         let mut pointers = Vec::new();
         for g in &plan.groups {
@@ -139,7 +144,10 @@ impl FuncTranslator<'_, '_> {
                 Node::Local(local) if !plan.recurrences.iter().any(|r| r.local == local) => {
                     self.local_value(local)
                 }
-                Node::Const(bits) => self.b.ins().f64const(f64::from_bits(bits)),
+                Node::Const(bits) => match plan.elem {
+                    Elem::F32 => self.b.ins().f32const(f32::from_bits(bits as u32)),
+                    Elem::F64 => self.b.ins().f64const(f64::from_bits(bits)),
+                },
                 _ => continue,
             };
             leaves.push((id, v));
@@ -167,11 +175,11 @@ impl FuncTranslator<'_, '_> {
         self.b.seal_block(preheader);
         if opaque {
             for v in &mut inputs {
-                *v = self.b.append_block_param(preheader, F64);
+                *v = self.b.append_block_param(preheader, lane_type);
             }
         }
         let count = self.b.declare_var(I64);
-        self.b.def_var(count, pairs);
+        self.b.def_var(count, trips);
         let pointer_vars: Vec<Variable> = pointers
             .iter()
             .map(|&p| {
@@ -183,8 +191,8 @@ impl FuncTranslator<'_, '_> {
         let carried_vars: Vec<Variable> = inputs[leaves.len()..]
             .iter()
             .map(|&first| {
-                let v = self.b.ins().splat(F64X2, first);
-                let var = self.b.declare_var(F64X2);
+                let v = self.b.ins().splat(vector_type, first);
+                let var = self.b.declare_var(vector_type);
                 self.b.def_var(var, v);
                 var
             })
@@ -196,27 +204,27 @@ impl FuncTranslator<'_, '_> {
             .collect();
         self.b.ins().jump(vector, &[]);
 
-        // One pair per trip: all loads (while packing), then the stores.
+        // Per trip all loads (while packing), then the stores.
         self.b.switch_to_block(vector);
         let mut body = Body {
             plan,
             pointers: pointer_vars.iter().map(|&v| self.b.use_var(v)).collect(),
             carried: carried_vars.iter().map(|&v| self.b.use_var(v)).collect(),
             leaves,
-            pairs: HashMap::new(),
+            packed: HashMap::new(),
             scalars: HashMap::new(),
             lanes: HashMap::new(),
         };
         let next_carried: Vec<Value> = plan
             .recurrences
             .iter()
-            .map(|r| self.pack(&mut body, r.lanes[0], r.lanes[1]))
+            .map(|r| self.pack(&mut body, &r.lanes))
             .collect();
         let stores: Vec<(usize, i64, Value)> = plan
             .stores
             .iter()
             .map(|s| {
-                let v = self.pack(&mut body, s.values[0], s.values[1]);
+                let v = self.pack(&mut body, &s.values);
                 (s.group, plan.groups[s.group].rel(s.k, s.offset), v)
             })
             .collect();
@@ -230,7 +238,7 @@ impl FuncTranslator<'_, '_> {
         let n = self.b.ins().iadd_imm_s(n, -1);
         self.b.def_var(count, n);
         for ((var, &p), g) in pointer_vars.iter().zip(&body.pointers).zip(&plan.groups) {
-            let next = self.b.ins().iadd_imm_s(p, 2 * g.delta);
+            let next = self.b.ins().iadd_imm_s(p, lanes * g.delta);
             self.b.def_var(*var, next);
         }
         for (var, v) in carried_vars.iter().zip(next_carried) {
@@ -239,22 +247,20 @@ impl FuncTranslator<'_, '_> {
         self.b.ins().brif(n, vector, &[], done, &[]);
         self.b.seal_block(vector);
 
-        // The locals as the scalar loop expects them after 2·pairs
+        // The locals as the scalar loop expects them after lanes·trips
         // iterations.
         self.b.switch_to_block(done);
         self.b.seal_block(done);
-        let pairs32 = self.b.ins().ireduce(I32, pairs);
+        let trips32 = self.b.ins().ireduce(I32, trips);
         for ((local, start), induction) in starts.into_iter().zip(&plan.inductions) {
-            let advance = self
-                .b
-                .ins()
-                .imul_imm_s(pairs32, i64::from(induction.step.wrapping_mul(2)));
+            let per_trip = induction.step.wrapping_mul(lanes as i32);
+            let advance = self.b.ins().imul_imm_s(trips32, i64::from(per_trip));
             let v = self.b.ins().iadd(start, advance);
             self.b.def_var(self.locals[local as usize].0, v);
         }
         for (r, var) in plan.recurrences.iter().zip(&carried_vars) {
             let v = self.b.use_var(*var);
-            let v = self.b.ins().extractlane(v, 1);
+            let v = self.b.ins().extractlane(v, (lanes - 1) as u8);
             self.b.def_var(self.locals[r.local as usize].0, v);
         }
         self.b.ins().jump(scalar, &[]);
@@ -279,59 +285,79 @@ impl FuncTranslator<'_, '_> {
         self.b.use_var(self.locals[local as usize].0)
     }
 
-    /// The vector of nodes `x` (lane 0) and `y` (lane 1).
-    fn pack(&mut self, body: &mut Body<'_>, x: NodeId, y: NodeId) -> Value {
-        if let Some(&v) = body.pairs.get(&(x, y)) {
+    /// The vector of `nodes` (one per lane).
+    fn pack(&mut self, body: &mut Body<'_>, nodes: &[NodeId]) -> Value {
+        if let Some(&v) = body.packed.get(nodes) {
             return v;
         }
         let plan = body.plan;
-        let v = match (&plan.nodes[x], &plan.nodes[y]) {
-            _ if x == y => {
-                let s = self.scalar(body, x);
-                self.b.ins().splat(F64X2, s)
+        let (_, vector_type) = types(plan.elem);
+        let first = &plan.nodes[nodes[0]];
+        let all = |f: &dyn Fn(&Node) -> bool| nodes.iter().all(|&n| f(&plan.nodes[n]));
+        let v = match first {
+            _ if nodes.iter().all(|&n| n == nodes[0]) => {
+                let s = self.scalar(body, nodes[0]);
+                self.b.ins().splat(vector_type, s)
             }
-            (Node::Unary(op, a), Node::Unary(op2, b)) if op == op2 => {
-                let v = self.pack(body, *a, *b);
-                self.lane_unary(*op, v)
+            Node::Unary(op, _) if all(&|n| matches!(n, Node::Unary(o, _) if o == op)) => {
+                let a = self.operands(body, nodes, 0);
+                let a = self.pack(body, &a);
+                self.lane_unary(*op, a)
             }
-            (Node::Binary(op, a1, a2), Node::Binary(op2, b1, b2)) if op == op2 => {
-                let l = self.pack(body, *a1, *b1);
-                let r = self.pack(body, *a2, *b2);
-                self.lane_binary(*op, l, r)
+            Node::Binary(op, ..) if all(&|n| matches!(n, Node::Binary(o, ..) if o == op)) => {
+                let a = self.operands(body, nodes, 0);
+                let b = self.operands(body, nodes, 1);
+                let a = self.pack(body, &a);
+                let b = self.pack(body, &b);
+                self.lane_binary(*op, a, b)
             }
-            (
-                Node::Load {
-                    group,
-                    k,
-                    offset: o,
-                },
-                Node::Load {
-                    group: group2,
-                    k: k2,
-                    offset: o2,
-                },
-            ) if group == group2
-                && plan.groups[*group].rel(*k2, *o2) == plan.groups[*group].rel(*k, *o) + 8 =>
-            {
-                let rel = plan.groups[*group].rel(*k, *o);
-                self.b
-                    .ins()
-                    .load(F64X2, self.flags.heap, body.pointers[*group], rel as i32)
+            Node::Load { group, k, offset } if self.contiguous(plan, nodes) => {
+                let rel = plan.groups[*group].rel(*k, *offset);
+                self.b.ins().load(
+                    vector_type,
+                    self.flags.heap,
+                    body.pointers[*group],
+                    rel as i32,
+                )
             }
             _ => {
-                let (a, la) = self.source(body, x);
-                let (b, lb) = self.source(body, y);
-                if a == b && la == 0 && lb == 1 {
-                    a
-                } else {
-                    self.shuffle(a, la, b, lb)
-                }
+                let sources: Vec<(Value, u8)> =
+                    nodes.iter().map(|&n| self.source(body, n)).collect();
+                self.gather(plan.elem, &sources)
             }
         };
-        body.pairs.insert((x, y), v);
-        body.lanes.entry(x).or_insert((v, 0));
-        body.lanes.entry(y).or_insert((v, 1));
+        body.packed.insert(nodes.to_vec(), v);
+        for (lane, &n) in nodes.iter().enumerate() {
+            body.lanes.entry(n).or_insert((v, lane as u8));
+        }
         v
+    }
+
+    /// Operand `i` of each of `nodes` (all unary or binary operations).
+    fn operands(&self, body: &Body<'_>, nodes: &[NodeId], i: usize) -> Vec<NodeId> {
+        nodes
+            .iter()
+            .map(|&n| match (&body.plan.nodes[n], i) {
+                (Node::Unary(_, a), _) | (Node::Binary(_, a, _), 0) => *a,
+                (Node::Binary(_, _, b), _) => *b,
+                _ => unreachable!("operands of an operation"),
+            })
+            .collect()
+    }
+
+    /// Whether `nodes` load adjacent elements of one group, in order.
+    fn contiguous(&self, plan: &Plan, nodes: &[NodeId]) -> bool {
+        let at = |n: NodeId| match plan.nodes[n] {
+            Node::Load { group, k, offset } => Some((group, plan.groups[group].rel(k, offset))),
+            _ => None,
+        };
+        let Some((group, rel)) = at(nodes[0]) else {
+            return false;
+        };
+        nodes
+            .iter()
+            .zip(0..)
+            .all(|(&n, i)| at(n) == Some((group, rel + i * plan.elem.size())))
     }
 
     /// A vector with node `n`'s value in the returned lane.
@@ -342,19 +368,54 @@ impl FuncTranslator<'_, '_> {
         if let Node::Local(local) = body.plan.nodes[n]
             && let Some(r) = body.plan.recurrences.iter().position(|r| r.local == local)
         {
-            return (body.carried[r], 1);
+            return (body.carried[r], (body.plan.elem.lanes() - 1) as u8);
         }
         let s = self.scalar(body, n);
-        (self.b.ins().splat(F64X2, s), 0)
+        let (_, vector_type) = types(body.plan.elem);
+        (self.b.ins().splat(vector_type, s), 0)
     }
 
-    /// `[a[la], b[lb]]`.
-    fn shuffle(&mut self, a: Value, la: u8, b: Value, lb: u8) -> Value {
-        let mut mask = [0u8; 16];
-        for i in 0..8u8 {
-            mask[usize::from(i)] = la * 8 + i;
-            mask[usize::from(i) + 8] = 16 + lb * 8 + i;
+    /// The vector whose lane i is `sources[i]` (a lane of a vector): one
+    /// shuffle when they come from at most two vectors (a recurrence's
+    /// previous vector and this trip's), else lane by lane.
+    fn gather(&mut self, elem: Elem, sources: &[(Value, u8)]) -> Value {
+        let (_, vector_type) = types(elem);
+        if sources
+            .iter()
+            .zip(0..)
+            .all(|(&(v, l), i)| v == sources[0].0 && l == i)
+        {
+            return sources[0].0;
         }
+        let mut vectors: Vec<Value> = Vec::new();
+        for &(v, _) in sources {
+            if !vectors.contains(&v) {
+                vectors.push(v);
+            }
+        }
+        if vectors.len() <= 2 {
+            let size = elem.size() as u8;
+            let mut mask = [0u8; 16];
+            for (lane, &(v, l)) in sources.iter().enumerate() {
+                let base = if v == vectors[0] { 0 } else { 16 };
+                for byte in 0..size {
+                    mask[lane * usize::from(size) + usize::from(byte)] = base + l * size + byte;
+                }
+            }
+            let (a, b) = (vectors[0], *vectors.last().unwrap_or(&vectors[0]));
+            return self.shuffle(vector_type, a, b, mask);
+        }
+        let mut out = self.b.ins().extractlane(sources[0].0, sources[0].1);
+        out = self.b.ins().splat(vector_type, out);
+        for (lane, &(v, l)) in sources.iter().enumerate().skip(1) {
+            let x = self.b.ins().extractlane(v, l);
+            out = self.b.ins().insertlane(out, x, lane as u8);
+        }
+        out
+    }
+
+    /// Cranelift's byte shuffle of `a` and `b` (bytes 16.. are `b`'s).
+    fn shuffle(&mut self, ty: Type, a: Value, b: Value, mask: [u8; 16]) -> Value {
         let mask = self
             .b
             .func
@@ -365,10 +426,10 @@ impl FuncTranslator<'_, '_> {
         let a = self.b.ins().bitcast(I8X16, flags, a);
         let b = self.b.ins().bitcast(I8X16, flags, b);
         let v = self.b.ins().shuffle(a, b, mask);
-        self.b.ins().bitcast(F64X2, flags, v)
+        self.b.ins().bitcast(ty, flags, v)
     }
 
-    /// Node `n` as an `f64` (for lanes that do not pair up).
+    /// Node `n` as a scalar (for lanes that do not pack).
     fn scalar(&mut self, body: &mut Body<'_>, n: NodeId) -> Value {
         if let Some(&v) = body.scalars.get(&n) {
             return v;
@@ -386,9 +447,10 @@ impl FuncTranslator<'_, '_> {
                 }
                 Node::Load { group, k, offset } => {
                     let rel = body.plan.groups[group].rel(k, offset);
+                    let (lane_type, _) = types(body.plan.elem);
                     self.b
                         .ins()
-                        .load(F64, self.flags.heap, body.pointers[group], rel as i32)
+                        .load(lane_type, self.flags.heap, body.pointers[group], rel as i32)
                 }
                 Node::Unary(op, a) => {
                     let a = self.scalar(body, a);
@@ -422,5 +484,13 @@ impl FuncTranslator<'_, '_> {
             Binary::Min => self.b.ins().fmin(a, b),
             Binary::Max => self.b.ins().fmax(a, b),
         }
+    }
+}
+
+/// The lane type and the vector type of a loop's elements.
+fn types(elem: Elem) -> (Type, Type) {
+    match elem {
+        Elem::F32 => (F32, F32X4),
+        Elem::F64 => (F64, F64X2),
     }
 }

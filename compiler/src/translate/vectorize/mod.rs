@@ -1,26 +1,27 @@
-//! A loop vectorizer for straight-line `f64` loops: runs two iterations
-//! at a time with `f64x2` operations, in front of the unchanged scalar
-//! loop, which finishes the last one or two iterations and takes over
-//! whenever a run-time check fails.
+//! A loop vectorizer for straight-line float loops: runs a vector's worth
+//! of iterations at a time (two with `f64x2`, four with `f32x4`), in front
+//! of the unchanged scalar loop, which finishes the last iterations and
+//! takes over whenever a run-time check fails.
 //!
 //! Wasm built without `-msimd128` says nothing about vectors, so the loops
 //! that compilers such as gcc vectorize at -O2 (a matrix product's row
 //! update, a stencil's sweep) stay scalar under Cranelift. The loops taken
-//! are innermost `loop`s whose body is one basic block of `f64` loads,
-//! stores and arithmetic on addresses that move by a constant per
-//! iteration, ending in `br_if 0` on a counter (`plan`). Such a body is
-//! evaluated symbolically for two consecutive iterations; the stores of
-//! both (whichever statement they come from, so that a body LLVM unrolled
-//! three times still pairs up) must form pairs 8 bytes apart, and each
-//! pair's values are packed into `f64x2` trees: loads 8 bytes apart become
-//! one vector load, equal values a splat, anything else two lanes joined
-//! by a shuffle (a recurrence: a value loaded by one iteration and used by
-//! the next, as stencils keep one).
+//! are innermost `loop`s whose body is one basic block of loads, stores
+//! and arithmetic of one float type on addresses that move by a constant
+//! per iteration, ending in `br_if 0` on a counter (`plan`). Such a body is
+//! evaluated symbolically for as many consecutive iterations as a vector
+//! has lanes; the stores of all of them (whichever statement they come
+//! from, so that a body LLVM unrolled three times still groups up) must
+//! form runs of adjacent elements, one per lane, and each run's values are
+//! packed into vector trees: adjacent loads become one vector load, equal
+//! values a splat, anything else lanes joined by a shuffle (a recurrence: a
+//! value loaded by one iteration and used by the next, as stencils keep
+//! one).
 //!
 //! The vector loop is exact, not merely close (`emit`):
-//! - a pair runs all its loads before its stores, so the plan refuses
+//! - a trip runs all its loads before its stores, so the plan refuses
 //!   accesses that the reordering could change: a load overlapping a store
-//!   made before it in the same pair, or two stores that overlap. Accesses
+//!   made before it in the same trip, or two stores that overlap. Accesses
 //!   whose addresses differ by locals are checked at run time instead: the
 //!   byte ranges the vector part touches, per group of accesses, must not
 //!   overlap a stored group's;
@@ -30,11 +31,11 @@
 //! - it stops at least one iteration early, so that the scalar loop runs
 //!   its body at least once and leaves every local, temporaries included,
 //!   as the original loop would;
-//! - `f64x2` arithmetic rounds lane by lane as the scalar operations do,
+//! - vector arithmetic rounds lane by lane as the scalar operations do,
 //!   and nothing is reassociated (a sum into one local is a recurrence
 //!   that depends on itself, which the plan refuses).
 //!
-//! On x86_64 and aarch64 `f64x2` is part of the baseline ISA. A riscv64
+//! On x86_64 and aarch64 128-bit vectors are part of the baseline ISA. A riscv64
 //! core may lack the V extension, and scalar modules must keep running
 //! there, so riscv64 code (compiled with V enabled, as it is by default)
 //! also tests `vmctx.features` when it enters the loop.
@@ -76,11 +77,13 @@ mod tests {
     use wasmparser::{Parser, Payload};
 
     /// The plan for the first loop of `func`, a function without
-    /// parameters whose locals are `$a $b $i $j` (i32) and `$x $y` (f64).
+    /// parameters whose locals are `$a $b $i $j` (i32), `$x $y` (f64) and
+    /// `$f $g` (f32).
     fn plan_of(body: &str) -> Option<Plan> {
         let text = format!(
             "(module (memory 1) (func (local $a i32) (local $b i32) (local $i i32) \
-             (local $j i32) (local $x f64) (local $y f64) {body}))"
+             (local $j i32) (local $x f64) (local $y f64) (local $f f32) (local $g f32) \
+             {body}))"
         );
         let wasm = wat::parse_str(&text).expect("valid text");
         for payload in Parser::new(0).parse_all(&wasm) {
@@ -177,5 +180,128 @@ mod tests {
         let plan = plan_of(&body).expect("vectorized");
         assert_eq!(plan.recurrences.len(), 1);
         assert_eq!(plan.recurrences[0].local, 4);
+    }
+
+    /// `a[i + k] = a[i] + f` on f32: four iterations per trip, so
+    /// distances of one to three elements are refused, four taken.
+    #[test]
+    fn f32_loops_take_four_lanes() {
+        let shift = |k: u32| {
+            format!(
+                "(loop $l (f32.store offset={} {A_I} (f32.add (f32.load {A_I}) (local.get $f))) \
+                   (br_if $l (i32.ne (local.tee $i (i32.add (local.get $i) (i32.const 4))) \
+                                     (local.get $j))))",
+                4 * k
+            )
+        };
+        for k in 1..4 {
+            assert!(plan_of(&shift(k)).is_none(), "{}", shift(k));
+        }
+        let plan = plan_of(&shift(4)).expect("vectorized");
+        assert_eq!(plan.elem.lanes(), 4);
+        assert_eq!(plan.stores.len(), 1);
+        assert_eq!(plan.stores[0].values.len(), 4);
+        // f32 and f64 data in one loop: lanes of two widths.
+        let mixed = counted(A_I, "(f64.promote_f32 (local.get $f))");
+        assert!(plan_of(&mixed).is_none());
+        let mixed = format!(
+            "(loop $l (f32.store {A_I} (local.get $f)) (f64.store {B_I} (local.get $x)) \
+               (br_if $l (i32.ne (local.tee $i (i32.add (local.get $i) (i32.const 4))) \
+                                 (local.get $j))))"
+        );
+        assert!(plan_of(&mixed).is_none());
+    }
+
+    /// tests/wast/vectorize.wast checks answers, on every board; this
+    /// checks that its loops are the cases it claims: which ones the
+    /// vectorizer takes and which it refuses.
+    #[test]
+    fn the_script_s_loops_are_taken_or_refused_as_intended() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/wast/vectorize.wast");
+        let script = std::fs::read_to_string(path).expect("reading the script");
+        let start = script.find("(module\n").expect("a module");
+        let (module, _) = script[start..].split_once("\n)\n").expect("its end");
+        let wasm = wat::parse_str(format!("{module})")).expect("valid text");
+        let mut names = std::collections::HashMap::new();
+        let mut planned = Vec::new();
+        let mut index = 0;
+        for payload in Parser::new(0).parse_all(&wasm) {
+            match payload.expect("valid module") {
+                Payload::ExportSection(exports) => {
+                    for e in exports {
+                        let e = e.expect("export");
+                        names.insert(e.index, e.name.to_string());
+                    }
+                }
+                Payload::CodeSectionEntry(func) => {
+                    let mut types = Vec::new();
+                    for local in func.get_locals_reader().expect("locals") {
+                        let (count, ty) = local.expect("local");
+                        types.extend(std::iter::repeat_n(ty, count as usize));
+                    }
+                    // A function's locals: its parameters, then the
+                    // declared ones.
+                    let mut ops = func.get_operators_reader().expect("operators");
+                    let mut taken = false;
+                    while !ops.eof() {
+                        if matches!(ops.read().expect("operator"), Operator::Loop { .. }) {
+                            taken |=
+                                plan_loop(&ops, &[params(&wasm, index), types.clone()].concat())
+                                    .is_some();
+                        }
+                    }
+                    planned.push((index, taken));
+                    index += 1;
+                }
+                _ => {}
+            }
+        }
+        let taken: Vec<&str> = planned
+            .iter()
+            .filter(|(_, t)| *t)
+            .map(|(i, _)| names[i].as_str())
+            .collect();
+        assert_eq!(
+            taken,
+            [
+                "axpy",
+                "unrolled",
+                "smooth",
+                "shift",
+                "shift_up",
+                "negative_constant",
+                "shift_same2",
+                "axpy32",
+                "unrolled32",
+                "smooth32",
+                "shift32",
+                "shift_up32",
+                "negative_constant32",
+                "shift_same32_4",
+            ]
+        );
+    }
+
+    /// The parameter types of function `index` (no imports).
+    fn params(wasm: &[u8], index: u32) -> Vec<ValType> {
+        let mut types = Vec::new();
+        let mut funcs = Vec::new();
+        for payload in Parser::new(0).parse_all(wasm) {
+            match payload.expect("valid module") {
+                Payload::TypeSection(section) => {
+                    for ty in section.into_iter_err_on_gc_types() {
+                        types.push(ty.expect("type").params().to_vec());
+                    }
+                }
+                Payload::FunctionSection(section) => {
+                    funcs = section
+                        .into_iter()
+                        .map(|t| t.expect("type index"))
+                        .collect();
+                }
+                _ => {}
+            }
+        }
+        types[funcs[index as usize] as usize].clone()
     }
 }

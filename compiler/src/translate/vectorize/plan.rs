@@ -1,6 +1,7 @@
 //! Which loops the vectorizer takes: one symbolic pass over the body for
-//! each of two consecutive iterations, then the checks that make running
-//! them as one `f64x2` iteration exact (see `mod.rs` for the shape).
+//! each of the consecutive iterations one vector holds (two `f64`, four
+//! `f32`), then the checks that make running them as one trip exact (see
+//! `mod.rs` for the shape).
 
 use std::collections::{HashMap, HashSet};
 use wasmparser::{Operator, ValType};
@@ -24,13 +25,35 @@ pub(super) enum Binary {
     Max,
 }
 
-/// An `f64` value of one iteration of the pair.
+/// The element type of a loop's data: one per loop.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(super) enum Elem {
+    F32,
+    F64,
+}
+
+impl Elem {
+    pub fn size(self) -> i64 {
+        match self {
+            Elem::F32 => 4,
+            Elem::F64 => 8,
+        }
+    }
+
+    /// Iterations per trip: elements per 128-bit vector.
+    pub fn lanes(self) -> usize {
+        16 / self.size() as usize
+    }
+}
+
+/// A value of one iteration of the trip.
 #[derive(Clone, PartialEq, Eq, Hash, Debug)]
 pub(super) enum Node {
-    /// An `f64` local as it was when the pair started.
+    /// A local as it was when the trip started.
     Local(u32),
+    /// The constant's bits.
     Const(u64),
-    /// `f64.load` of the group's base + `k` + `offset` (see [`Group`]).
+    /// A load of the group's base + `k` + `offset` (see [`Group`]).
     Load {
         group: usize,
         k: i64,
@@ -48,9 +71,9 @@ pub(super) struct Group {
     pub terms: Vec<(u32, i32)>,
     /// Bytes its addresses advance per iteration.
     pub delta: i64,
-    /// The smallest `k` of its accesses (both iterations of the pair).
+    /// The smallest `k` of its accesses (all iterations of the trip).
     pub kmin: i64,
-    /// The largest `k - kmin + offset + 8` of its accesses.
+    /// The largest `k - kmin + offset + size` of its accesses.
     pub end: i64,
     pub stored: bool,
 }
@@ -69,21 +92,22 @@ pub(super) struct Induction {
     pub step: i32,
 }
 
-/// An `f64` local read before it is written: the next iteration reads
+/// A float local read before it is written: the next iteration reads
 /// what this one wrote (`lanes`: the values written by each iteration).
 #[derive(Debug)]
 pub(super) struct Recurrence {
     pub local: u32,
-    pub lanes: [NodeId; 2],
+    pub lanes: Vec<NodeId>,
 }
 
-/// Two stores 8 bytes apart, from either iteration, written as one.
+/// One store per lane, adjacent elements from any iterations of the trip,
+/// written as one vector; `k` and `offset` are the first's.
 #[derive(Debug)]
-pub(super) struct StorePair {
+pub(super) struct StoreRun {
     pub group: usize,
     pub k: i64,
     pub offset: u64,
-    pub values: [NodeId; 2],
+    pub values: Vec<NodeId>,
 }
 
 /// The loop runs on while `konst + Σ coef · local`, evaluated with the
@@ -96,24 +120,23 @@ pub(super) struct Control {
     pub step: i32,
 }
 
-/// How to run a loop two iterations at a time.
+/// How to run a loop a vector's worth of iterations at a time.
 #[derive(Debug)]
 pub(crate) struct Plan {
+    pub(super) elem: Elem,
     pub(super) inductions: Vec<Induction>,
     pub(super) control: Control,
     pub(super) groups: Vec<Group>,
     pub(super) nodes: Vec<Node>,
     pub(super) recurrences: Vec<Recurrence>,
-    pub(super) stores: Vec<StorePair>,
+    pub(super) stores: Vec<StoreRun>,
 }
 
 /// Steps past which the distances are not worth tracking.
 const MAX_DELTA: i64 = 1 << 20;
-/// `f64` accesses only, for now.
-const SIZE: i64 = 8;
 
 /// An i32 value `konst + Σ coef · local` (wrapping), the locals as they
-/// were when the pair started. Terms sorted by local, no zero coefficient.
+/// were when the trip started. Terms sorted by local, no zero coefficient.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Affine {
     konst: i32,
@@ -184,16 +207,18 @@ enum AccessKind {
     Store,
 }
 
-/// An access of the pair's first iteration, in program order.
+/// An access of the trip's first iteration, in program order.
 struct Access {
     kind: AccessKind,
     group: usize,
     at: i64,
 }
 
-/// The symbolic state of the two passes.
+/// The symbolic state of the passes.
 struct Builder<'a> {
     local_types: &'a [ValType],
+    /// The data's element type, from the first float value seen.
+    elem: Option<Elem>,
     nodes: Vec<Node>,
     leaves: HashMap<Node, NodeId>,
     groups: Vec<Group>,
@@ -203,7 +228,8 @@ struct Builder<'a> {
     read_first: HashSet<u32>,
     written: HashSet<u32>,
     accesses: Vec<Access>,
-    stores: [Vec<(usize, i64, u64, NodeId)>; 2],
+    /// Per iteration of the trip: (group, k, offset, value).
+    stores: Vec<Vec<(usize, i64, u64, NodeId)>>,
     lane: usize,
 }
 
@@ -221,6 +247,7 @@ pub(crate) fn plan(body: &[Operator<'_>], local_types: &[ValType]) -> Option<Pla
     };
     let mut b = Builder {
         local_types,
+        elem: None,
         nodes: Vec::new(),
         leaves: HashMap::new(),
         groups: Vec::new(),
@@ -229,10 +256,11 @@ pub(crate) fn plan(body: &[Operator<'_>], local_types: &[ValType]) -> Option<Pla
         read_first: HashSet::new(),
         written: HashSet::new(),
         accesses: Vec::new(),
-        stores: [Vec::new(), Vec::new()],
+        stores: vec![Vec::new()],
         lane: 0,
     };
     let condition = b.iteration(stmts)?;
+    let elem = b.elem?;
     let ends: HashMap<u32, Sym> = b.locals.clone();
 
     // What each local written in the body is.
@@ -303,37 +331,45 @@ pub(crate) fn plan(body: &[Operator<'_>], local_types: &[ValType]) -> Option<Pla
             return None;
         }
     }
-    if !b.independent() {
+    if !b.independent(elem) {
         return None;
     }
 
-    // The second iteration, from where the first left the locals.
-    b.lane = 1;
-    b.iteration(stmts)?;
-    let recurrences = recurring
+    // The other iterations, each from where the one before left the
+    // locals.
+    let mut recurrences: Vec<Recurrence> = recurring
         .iter()
-        .map(|&(local, first)| match b.locals.get(&local) {
-            Some(Sym::Float(second)) => Some(Recurrence {
-                local,
-                lanes: [first, *second],
-            }),
-            _ => None,
+        .map(|&(local, first)| Recurrence {
+            local,
+            lanes: vec![first],
         })
-        .collect::<Option<Vec<_>>>()?;
+        .collect();
+    for lane in 1..elem.lanes() {
+        b.lane = lane;
+        b.stores.push(Vec::new());
+        b.iteration(stmts)?;
+        for r in &mut recurrences {
+            match b.locals.get(&r.local) {
+                Some(Sym::Float(v)) => r.lanes.push(*v),
+                _ => return None,
+            }
+        }
+    }
 
     for (g, extent) in b.groups.iter_mut().zip(&b.extents) {
         g.kmin = extent.iter().map(|&(k, _)| k).min()?;
         g.end = extent
             .iter()
-            .map(|&(k, offset)| k - g.kmin + offset as i64 + SIZE)
+            .map(|&(k, offset)| k - g.kmin + offset as i64 + elem.size())
             .max()?;
         // The vector loop's accesses take `rel` as their offset.
         if g.end > i64::from(i32::MAX) {
             return None;
         }
     }
-    let stores = b.pair_stores()?;
+    let stores = b.store_runs(elem)?;
     Some(Plan {
+        elem,
         inductions,
         control,
         groups: b.groups,
@@ -385,21 +421,32 @@ impl Builder<'_> {
                     };
                     stack.push(Sym::NonZero(l.add(&r.scale(-1))));
                 }
+                Operator::F32Const { value } => {
+                    self.data(Elem::F32)?;
+                    let n = self.leaf(Node::Const(u64::from(value.bits())));
+                    stack.push(Sym::Float(n));
+                }
                 Operator::F64Const { value } => {
+                    self.data(Elem::F64)?;
                     let n = self.leaf(Node::Const(value.bits()));
                     stack.push(Sym::Float(n));
                 }
+                Operator::F32Sqrt | Operator::F32Abs | Operator::F32Neg => {
+                    self.data(Elem::F32)?;
+                    self.unary(&mut stack, op)?;
+                }
                 Operator::F64Sqrt | Operator::F64Abs | Operator::F64Neg => {
-                    let Sym::Float(a) = stack.pop()? else {
-                        return None;
-                    };
-                    let u = match *op {
-                        Operator::F64Sqrt => Unary::Sqrt,
-                        Operator::F64Abs => Unary::Abs,
-                        _ => Unary::Neg,
-                    };
-                    let n = self.node(Node::Unary(u, a));
-                    stack.push(Sym::Float(n));
+                    self.data(Elem::F64)?;
+                    self.unary(&mut stack, op)?;
+                }
+                Operator::F32Add
+                | Operator::F32Sub
+                | Operator::F32Mul
+                | Operator::F32Div
+                | Operator::F32Min
+                | Operator::F32Max => {
+                    self.data(Elem::F32)?;
+                    self.binary(&mut stack, op)?;
                 }
                 Operator::F64Add
                 | Operator::F64Sub
@@ -407,21 +454,14 @@ impl Builder<'_> {
                 | Operator::F64Div
                 | Operator::F64Min
                 | Operator::F64Max => {
-                    let (Sym::Float(r), Sym::Float(l)) = (stack.pop()?, stack.pop()?) else {
-                        return None;
-                    };
-                    let bin = match *op {
-                        Operator::F64Add => Binary::Add,
-                        Operator::F64Sub => Binary::Sub,
-                        Operator::F64Mul => Binary::Mul,
-                        Operator::F64Div => Binary::Div,
-                        Operator::F64Min => Binary::Min,
-                        _ => Binary::Max,
-                    };
-                    let n = self.node(Node::Binary(bin, l, r));
-                    stack.push(Sym::Float(n));
+                    self.data(Elem::F64)?;
+                    self.binary(&mut stack, op)?;
                 }
-                Operator::F64Load { memarg } => {
+                Operator::F32Load { memarg } | Operator::F64Load { memarg } => {
+                    self.data(match op {
+                        Operator::F32Load { .. } => Elem::F32,
+                        _ => Elem::F64,
+                    })?;
                     let Sym::Int(addr) = stack.pop()? else {
                         return None;
                     };
@@ -433,7 +473,11 @@ impl Builder<'_> {
                     });
                     stack.push(Sym::Float(n));
                 }
-                Operator::F64Store { memarg } => {
+                Operator::F32Store { memarg } | Operator::F64Store { memarg } => {
+                    self.data(match op {
+                        Operator::F32Store { .. } => Elem::F32,
+                        _ => Elem::F64,
+                    })?;
                     let (Sym::Float(value), Sym::Int(addr)) = (stack.pop()?, stack.pop()?) else {
                         return None;
                     };
@@ -448,6 +492,49 @@ impl Builder<'_> {
         stack.is_empty().then_some(condition)
     }
 
+    /// Notes that the data is of type `elem`: `None` when it was of the
+    /// other type so far.
+    fn data(&mut self, elem: Elem) -> Option<()> {
+        match self.elem {
+            Some(e) if e != elem => None,
+            _ => {
+                self.elem = Some(elem);
+                Some(())
+            }
+        }
+    }
+
+    fn unary(&mut self, stack: &mut Vec<Sym>, op: &Operator<'_>) -> Option<()> {
+        let Sym::Float(a) = stack.pop()? else {
+            return None;
+        };
+        let u = match *op {
+            Operator::F32Sqrt | Operator::F64Sqrt => Unary::Sqrt,
+            Operator::F32Abs | Operator::F64Abs => Unary::Abs,
+            _ => Unary::Neg,
+        };
+        let n = self.node(Node::Unary(u, a));
+        stack.push(Sym::Float(n));
+        Some(())
+    }
+
+    fn binary(&mut self, stack: &mut Vec<Sym>, op: &Operator<'_>) -> Option<()> {
+        let (Sym::Float(r), Sym::Float(l)) = (stack.pop()?, stack.pop()?) else {
+            return None;
+        };
+        let bin = match *op {
+            Operator::F32Add | Operator::F64Add => Binary::Add,
+            Operator::F32Sub | Operator::F64Sub => Binary::Sub,
+            Operator::F32Mul | Operator::F64Mul => Binary::Mul,
+            Operator::F32Div | Operator::F64Div => Binary::Div,
+            Operator::F32Min | Operator::F64Min => Binary::Min,
+            _ => Binary::Max,
+        };
+        let n = self.node(Node::Binary(bin, l, r));
+        stack.push(Sym::Float(n));
+        Some(())
+    }
+
     fn read(&mut self, local: u32) -> Option<Sym> {
         if let Some(v) = self.locals.get(&local) {
             return Some(v.clone());
@@ -457,7 +544,14 @@ impl Builder<'_> {
         }
         match self.local_types.get(local as usize)? {
             ValType::I32 => Some(Sym::Int(Affine::local(local))),
-            ValType::F64 => Some(Sym::Float(self.leaf(Node::Local(local)))),
+            ValType::F32 => {
+                self.data(Elem::F32)?;
+                Some(Sym::Float(self.leaf(Node::Local(local))))
+            }
+            ValType::F64 => {
+                self.data(Elem::F64)?;
+                Some(Sym::Float(self.leaf(Node::Local(local))))
+            }
             _ => None,
         }
     }
@@ -465,7 +559,7 @@ impl Builder<'_> {
     fn write(&mut self, local: u32, v: Sym) -> Option<()> {
         let fits = matches!(
             (self.local_types.get(local as usize)?, &v),
-            (ValType::I32, Sym::Int(_)) | (ValType::F64, Sym::Float(_))
+            (ValType::I32, Sym::Int(_)) | (ValType::F32 | ValType::F64, Sym::Float(_))
         );
         if !fits {
             return None;
@@ -533,12 +627,13 @@ impl Builder<'_> {
 
     /// Checks the first iteration's accesses against each other across
     /// iterations (same group: exact distances). The vector loop runs a
-    /// pair's loads before its stores and the pairs in order, so only
-    /// accesses of one pair, at most one iteration apart, can be reordered:
-    /// a load may not overlap a store made before it (in the same
-    /// iteration, or by the pair's first iteration for its second), and
-    /// stores may not overlap each other at all.
-    fn independent(&self) -> bool {
+    /// trip's loads before its stores and the trips in order, so only
+    /// accesses of one trip, fewer than `lanes` iterations apart, can be
+    /// reordered: a load may not overlap a store made before it (in the
+    /// same iteration, or by an earlier iteration of the trip), and stores
+    /// may not overlap each other at all.
+    fn independent(&self, elem: Elem) -> bool {
+        let (size, within) = (elem.size(), elem.lanes() as i64 - 1);
         for (si, s) in self.accesses.iter().enumerate() {
             if s.kind != AccessKind::Store {
                 continue;
@@ -549,14 +644,16 @@ impl Builder<'_> {
                     continue;
                 }
                 // `a` in iteration i and `s` in iteration i - t overlap
-                // when |d + t delta| < SIZE.
-                let Some((lo, hi)) = overlaps(a.at - s.at, delta) else {
+                // when |d + t delta| < size.
+                let Some((lo, hi)) = overlaps(a.at - s.at, delta, size) else {
                     continue;
                 };
-                let at = |t: i64| lo <= t && t <= hi;
+                let ahead = lo.max(1) <= hi.min(within);
+                let behind = lo.max(-within) <= hi.min(-1);
+                let same = lo <= 0 && 0 <= hi;
                 let conflict = match a.kind {
-                    AccessKind::Load => at(1) || (at(0) && ai > si),
-                    AccessKind::Store => at(1) || at(-1) || (at(0) && ai != si),
+                    AccessKind::Load => ahead || (same && ai > si),
+                    AccessKind::Store => ahead || behind || (same && ai != si),
                 };
                 if conflict {
                     return false;
@@ -566,9 +663,9 @@ impl Builder<'_> {
         true
     }
 
-    /// Pairs each store with one 8 bytes further in its group (from either
-    /// iteration); every store must find one.
-    fn pair_stores(&self) -> Option<Vec<StorePair>> {
+    /// Groups the stores of all iterations into runs of `lanes` adjacent
+    /// elements of one group; every store must be in one.
+    fn store_runs(&self, elem: Elem) -> Option<Vec<StoreRun>> {
         let mut all: Vec<(usize, i64, i64, u64, NodeId)> = self
             .stores
             .iter()
@@ -576,34 +673,38 @@ impl Builder<'_> {
             .map(|&(g, k, offset, v)| (g, k + offset as i64, k, offset, v))
             .collect();
         all.sort_unstable_by_key(|&(g, at, ..)| (g, at));
-        let mut pairs = Vec::new();
-        let mut rest = all.as_slice();
-        while let [first, second, tail @ ..] = rest {
-            if first.0 != second.0 || second.1 != first.1 + SIZE {
+        let mut runs = Vec::new();
+        for run in all.chunks(elem.lanes()) {
+            let first = run[0];
+            let adjacent = run.len() == elem.lanes()
+                && run
+                    .iter()
+                    .zip(0..)
+                    .all(|(s, i)| s.0 == first.0 && s.1 == first.1 + i * elem.size());
+            if !adjacent {
                 return None;
             }
-            pairs.push(StorePair {
+            runs.push(StoreRun {
                 group: first.0,
                 k: first.2,
                 offset: first.3,
-                values: [first.4, second.4],
+                values: run.iter().map(|s| s.4).collect(),
             });
-            rest = tail;
         }
-        (rest.is_empty() && !pairs.is_empty()).then_some(pairs)
+        (!runs.is_empty()).then_some(runs)
     }
 }
 
-/// The range of `t` with |d + t·delta| < SIZE, if any (`delta == 0`:
-/// every `t` when |d| < SIZE, reported as a wide range).
-fn overlaps(d: i64, delta: i64) -> Option<(i64, i64)> {
+/// The range of `t` with |d + t·delta| < size, if any (`delta == 0`:
+/// every `t` when |d| < size, reported as a wide range).
+fn overlaps(d: i64, delta: i64, size: i64) -> Option<(i64, i64)> {
     if delta == 0 {
-        return (d.abs() < SIZE).then_some((-(1 << 40), 1 << 40));
+        return (d.abs() < size).then_some((-(1 << 40), 1 << 40));
     }
     let (d, delta) = if delta < 0 { (-d, -delta) } else { (d, delta) };
-    // -SIZE < d + t·delta < SIZE
-    let lo = (-SIZE - d).div_euclid(delta) + 1;
-    let hi = -((d - SIZE).div_euclid(delta)) - 1;
+    // -size < d + t·delta < size
+    let lo = (-size - d).div_euclid(delta) + 1;
+    let hi = -((d - size).div_euclid(delta)) - 1;
     (lo <= hi).then_some((lo, hi))
 }
 
@@ -613,13 +714,16 @@ mod tests {
 
     #[test]
     fn overlap_ranges() {
-        assert_eq!(overlaps(0, 24), Some((0, 0)));
-        assert_eq!(overlaps(8, 24), None);
-        assert_eq!(overlaps(-8_000_008, 8), Some((1_000_001, 1_000_001)));
-        assert_eq!(overlaps(4, 8), Some((-1, 0)));
-        assert_eq!(overlaps(0, -8), Some((0, 0)));
-        assert_eq!(overlaps(8, -8), Some((1, 1)));
-        assert!(overlaps(0, 0).is_some());
-        assert_eq!(overlaps(8, 0), None);
+        assert_eq!(overlaps(0, 24, 8), Some((0, 0)));
+        assert_eq!(overlaps(8, 24, 8), None);
+        assert_eq!(overlaps(-8_000_008, 8, 8), Some((1_000_001, 1_000_001)));
+        assert_eq!(overlaps(4, 8, 8), Some((-1, 0)));
+        assert_eq!(overlaps(0, -8, 8), Some((0, 0)));
+        assert_eq!(overlaps(8, -8, 8), Some((1, 1)));
+        assert!(overlaps(0, 0, 8).is_some());
+        assert_eq!(overlaps(8, 0, 8), None);
+        // f32 elements four bytes apart per iteration: only t = 0.
+        assert_eq!(overlaps(0, 4, 4), Some((0, 0)));
+        assert_eq!(overlaps(-8, 4, 4), Some((2, 2)));
     }
 }
