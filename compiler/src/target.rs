@@ -60,8 +60,9 @@ pub struct CodegenOptions {
 /// `cmp64`: on riscv64, i32 comparisons made on sign-extended operands
 /// (translate/numeric.rs); `anchor`: on riscv64 and aarch64, access
 /// offsets the load or store cannot encode moved into the address
-/// (translate/anchors.rs); `vector`: straight-line float loops run a
-/// vector's worth of iterations at a time (translate/vectorize).
+/// (translate/anchors.rs); `vector`: straight-line `f64`, `f32` and `i32`
+/// loops run a vector's worth of iterations at a time
+/// (translate/vectorize).
 pub const OPTIMIZATIONS: &[&str] = &[
     "guard", "inline", "known", "checks", "sext", "pin", "align", "cmp64", "anchor", "vector",
 ];

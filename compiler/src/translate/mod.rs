@@ -58,8 +58,8 @@ pub struct ModuleEnv<'m> {
     /// The fast tier keeps its most used integer locals in callee-saved
     /// registers (see `baseline::compiler::pinning`).
     pub pin_locals: bool,
-    /// Run straight-line float loops a vector's worth of iterations at a
-    /// time (see `vectorize`).
+    /// Run straight-line `f64`, `f32` and `i32` loops a vector's worth of
+    /// iterations at a time (see `vectorize`).
     pub vectorize: Vectorize,
     /// The target's ISA extensions beyond Kiln's baseline (for the baseline
     /// compiler; Cranelift has them in its `TargetIsa`).

@@ -4,7 +4,7 @@
 use cranelift_codegen::ir::{
     ConstantData, InstBuilder, MemFlagsData, Type, Value,
     condcodes::IntCC,
-    types::{F32, F32X4, F64, F64X2, I8X16, I32, I64},
+    types::{F32, F32X4, F64, F64X2, I8X16, I32, I32X4, I64},
 };
 use cranelift_frontend::Variable;
 use std::collections::HashMap;
@@ -158,6 +158,7 @@ impl FuncTranslator<'_, '_> {
                     self.local_value(local)
                 }
                 Node::Const(bits) => match plan.elem {
+                    Elem::I32 => self.b.ins().iconst(I32, i64::from(bits as u32)),
                     Elem::F32 => self.b.ins().f32const(f32::from_bits(bits as u32)),
                     Elem::F64 => self.b.ins().f64const(f64::from_bits(bits)),
                 },
@@ -321,7 +322,12 @@ impl FuncTranslator<'_, '_> {
                 let a = self.operands(body, nodes, 0);
                 let b = self.operands(body, nodes, 1);
                 let a = self.pack(body, &a);
-                let b = self.pack(body, &b);
+                // A shift takes one amount for all lanes: the planner only
+                // takes constant amounts, the same in every lane.
+                let b = match op {
+                    Binary::Shl | Binary::ShrS | Binary::ShrU => self.scalar(body, b[0]),
+                    _ => self.pack(body, &b),
+                };
                 self.lane_binary(*op, a, b)
             }
             Node::Load { group, k, offset } if self.contiguous(plan, nodes) => {
@@ -489,13 +495,24 @@ impl FuncTranslator<'_, '_> {
     }
 
     fn lane_binary(&mut self, op: Binary, a: Value, b: Value) -> Value {
-        match op {
-            Binary::Add => self.b.ins().fadd(a, b),
-            Binary::Sub => self.b.ins().fsub(a, b),
-            Binary::Mul => self.b.ins().fmul(a, b),
-            Binary::Div => self.b.ins().fdiv(a, b),
-            Binary::Min => self.b.ins().fmin(a, b),
-            Binary::Max => self.b.ins().fmax(a, b),
+        let float = self.b.func.dfg.value_type(a).lane_type().is_float();
+        let ins = self.b.ins();
+        match (op, float) {
+            (Binary::Add, true) => ins.fadd(a, b),
+            (Binary::Sub, true) => ins.fsub(a, b),
+            (Binary::Mul, true) => ins.fmul(a, b),
+            (Binary::Div, _) => ins.fdiv(a, b),
+            (Binary::Min, _) => ins.fmin(a, b),
+            (Binary::Max, _) => ins.fmax(a, b),
+            (Binary::Add, false) => ins.iadd(a, b),
+            (Binary::Sub, false) => ins.isub(a, b),
+            (Binary::Mul, false) => ins.imul(a, b),
+            (Binary::And, _) => ins.band(a, b),
+            (Binary::Or, _) => ins.bor(a, b),
+            (Binary::Xor, _) => ins.bxor(a, b),
+            (Binary::Shl, _) => ins.ishl(a, b),
+            (Binary::ShrS, _) => ins.sshr(a, b),
+            (Binary::ShrU, _) => ins.ushr(a, b),
         }
     }
 }
@@ -503,6 +520,7 @@ impl FuncTranslator<'_, '_> {
 /// The lane type and the vector type of a loop's elements.
 fn types(elem: Elem) -> (Type, Type) {
     match elem {
+        Elem::I32 => (I32, I32X4),
         Elem::F32 => (F32, F32X4),
         Elem::F64 => (F64, F64X2),
     }

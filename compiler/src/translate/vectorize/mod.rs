@@ -1,5 +1,6 @@
-//! A loop vectorizer for straight-line float loops: runs a vector's worth
-//! of iterations at a time (two with `f64x2`, four with `f32x4`), in front
+//! A loop vectorizer for straight-line loops over one element type: runs a
+//! vector's worth of iterations at a time (two with `f64x2`, four with
+//! `f32x4` or `i32x4`), in front
 //! of the unchanged scalar loop, which finishes the last iterations and
 //! takes over whenever a run-time check fails.
 //!
@@ -7,8 +8,9 @@
 //! that compilers such as gcc vectorize at -O2 (a matrix product's row
 //! update, a stencil's sweep) stay scalar under Cranelift. The loops taken
 //! are innermost `loop`s whose body is one basic block of loads, stores
-//! and arithmetic of one float type on addresses that move by a constant
-//! per iteration, ending in `br_if 0` on a counter (`plan`). Such a body is
+//! and arithmetic of one element type (`f64`, `f32`, or `i32` data, told
+//! apart from the `i32`s that address it by how they are used) on
+//! addresses that move by a constant per iteration, ending in `br_if 0` on a counter (`plan`). Such a body is
 //! evaluated symbolically for as many consecutive iterations as a vector
 //! has lanes; the stores of all of them (whichever statement they come
 //! from, so that a body LLVM unrolled three times still groups up) must
@@ -212,6 +214,25 @@ mod tests {
         assert!(plan_of(&mixed).is_none());
     }
 
+    /// i32 data: an invariant local is the same in every lane and is
+    /// taken; an induction differs per lane and is refused.
+    #[test]
+    fn i32_data_takes_invariants_not_inductions() {
+        let store = |value: &str| {
+            format!(
+                "(loop $l (i32.store {A_I} {value}) \
+                   (br_if $l (i32.ne (local.tee $i (i32.add (local.get $i) (i32.const 4))) \
+                                     (local.get $j))))"
+            )
+        };
+        let invariant = store(&format!("(i32.add (i32.load {B_I}) (local.get $j))"));
+        let plan = plan_of(&invariant).expect("vectorized");
+        assert_eq!(plan.elem.lanes(), 4);
+        let induction = store(&format!("(i32.add (i32.load {B_I}) (local.get $i))"));
+        assert!(plan_of(&induction).is_none(), "{induction}");
+        assert!(plan_of(&store("(local.get $i)")).is_none());
+    }
+
     /// tests/wast/vectorize.wast checks answers, on every board; this
     /// checks that its loops are the cases it claims: which ones the
     /// vectorizer takes and which it refuses.
@@ -278,6 +299,11 @@ mod tests {
                 "shift_up32",
                 "negative_constant32",
                 "shift_same32_4",
+                "axpyi",
+                "mixi",
+                "splati",
+                "smoothi",
+                "shift_samei_4",
             ]
         );
     }

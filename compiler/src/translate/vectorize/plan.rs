@@ -20,14 +20,23 @@ pub(super) enum Binary {
     Add,
     Sub,
     Mul,
+    /// Floats only.
     Div,
     Min,
     Max,
+    /// Integers only; shifts by a constant.
+    And,
+    Or,
+    Xor,
+    Shl,
+    ShrS,
+    ShrU,
 }
 
 /// The element type of a loop's data: one per loop.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(super) enum Elem {
+    I32,
     F32,
     F64,
 }
@@ -35,7 +44,7 @@ pub(super) enum Elem {
 impl Elem {
     pub fn size(self) -> i64 {
         match self {
-            Elem::F32 => 4,
+            Elem::I32 | Elem::F32 => 4,
             Elem::F64 => 8,
         }
     }
@@ -196,7 +205,9 @@ impl Affine {
 #[derive(Clone)]
 enum Sym {
     Int(Affine),
-    Float(NodeId),
+    /// A value of the loop's element type (its data, as opposed to the
+    /// integers that address it).
+    Data(NodeId),
     /// `a != 0`: the loop condition.
     NonZero(Affine),
 }
@@ -217,8 +228,11 @@ struct Access {
 /// The symbolic state of the passes.
 struct Builder<'a> {
     local_types: &'a [ValType],
-    /// The data's element type, from the first float value seen.
+    /// The data's element type, from the first data value seen.
     elem: Option<Elem>,
+    /// i32 locals read as data (an invariant or an i32 recurrence; never
+    /// an induction, whose value differs per lane).
+    data_locals: HashSet<u32>,
     nodes: Vec<Node>,
     leaves: HashMap<Node, NodeId>,
     groups: Vec<Group>,
@@ -248,6 +262,7 @@ pub(crate) fn plan(body: &[Operator<'_>], local_types: &[ValType]) -> Option<Pla
     let mut b = Builder {
         local_types,
         elem: None,
+        data_locals: HashSet::new(),
         nodes: Vec::new(),
         leaves: HashMap::new(),
         groups: Vec::new(),
@@ -273,18 +288,27 @@ pub(crate) fn plan(body: &[Operator<'_>], local_types: &[ValType]) -> Option<Pla
                 local,
                 step: a.konst,
             }),
-            Sym::Float(end) if read_first => recurring.push((local, *end)),
+            Sym::Data(end) if read_first => recurring.push((local, *end)),
+            Sym::Data(_) if b.data_locals.contains(&local) => return None,
             _ if !read_first => {} // a temporary: written before it is read
             _ => return None,
         }
     }
     inductions.sort_by_key(|i| i.local);
     recurring.sort_unstable();
+    // An i32 local used as data must hold one value per trip's lane: an
+    // invariant or a recurrence, not an induction.
+    if b.data_locals
+        .iter()
+        .any(|l| b.written.contains(l) && !recurring.iter().any(|(r, _)| r == l))
+    {
+        return None;
+    }
     let step_of = |local: u32| inductions.iter().find(|i| i.local == local).map(|i| i.step);
 
     let cond = match condition {
         Sym::Int(a) | Sym::NonZero(a) => a,
-        Sym::Float(_) => return None,
+        Sym::Data(_) => return None,
     };
     let mut step: i32 = 0;
     for &(local, coef) in &cond.terms {
@@ -350,7 +374,7 @@ pub(crate) fn plan(body: &[Operator<'_>], local_types: &[ValType]) -> Option<Pla
         b.iteration(stmts)?;
         for r in &mut recurrences {
             match b.locals.get(&r.local) {
-                Some(Sym::Float(v)) => r.lanes.push(*v),
+                Some(Sym::Data(v)) => r.lanes.push(*v),
                 _ => return None,
             }
         }
@@ -399,21 +423,24 @@ impl Builder<'_> {
                     self.write(local_index, v)?;
                 }
                 Operator::I32Const { value } => stack.push(Sym::Int(Affine::constant(value))),
-                Operator::I32Add | Operator::I32Sub | Operator::I32Mul | Operator::I32Shl => {
-                    let (Sym::Int(r), Sym::Int(l)) = (stack.pop()?, stack.pop()?) else {
-                        return None;
-                    };
-                    let v = match *op {
-                        Operator::I32Add => l.add(&r),
-                        Operator::I32Sub => l.add(&r.scale(-1)),
-                        Operator::I32Mul => match (l.as_constant(), r.as_constant()) {
-                            (_, Some(c)) => l.scale(c),
-                            (Some(c), _) => r.scale(c),
-                            _ => return None,
+                Operator::I32Add
+                | Operator::I32Sub
+                | Operator::I32Mul
+                | Operator::I32Shl
+                | Operator::I32And
+                | Operator::I32Or
+                | Operator::I32Xor
+                | Operator::I32ShrS
+                | Operator::I32ShrU => {
+                    let (r, l) = (stack.pop()?, stack.pop()?);
+                    let v = match (&l, &r) {
+                        (Sym::Int(l), Sym::Int(r)) => match affine(op, l, r) {
+                            Some(a) => Sym::Int(a),
+                            None => self.int_data(op, Sym::Int(l.clone()), Sym::Int(r.clone()))?,
                         },
-                        _ => l.scale(1i32.wrapping_shl(r.as_constant()? as u32 & 31)),
+                        _ => self.int_data(op, l, r)?,
                     };
-                    stack.push(Sym::Int(v));
+                    stack.push(v);
                 }
                 Operator::I32Ne => {
                     let (Sym::Int(r), Sym::Int(l)) = (stack.pop()?, stack.pop()?) else {
@@ -424,12 +451,12 @@ impl Builder<'_> {
                 Operator::F32Const { value } => {
                     self.data(Elem::F32)?;
                     let n = self.leaf(Node::Const(u64::from(value.bits())));
-                    stack.push(Sym::Float(n));
+                    stack.push(Sym::Data(n));
                 }
                 Operator::F64Const { value } => {
                     self.data(Elem::F64)?;
                     let n = self.leaf(Node::Const(value.bits()));
-                    stack.push(Sym::Float(n));
+                    stack.push(Sym::Data(n));
                 }
                 Operator::F32Sqrt | Operator::F32Abs | Operator::F32Neg => {
                     self.data(Elem::F32)?;
@@ -457,8 +484,11 @@ impl Builder<'_> {
                     self.data(Elem::F64)?;
                     self.binary(&mut stack, op)?;
                 }
-                Operator::F32Load { memarg } | Operator::F64Load { memarg } => {
+                Operator::I32Load { memarg }
+                | Operator::F32Load { memarg }
+                | Operator::F64Load { memarg } => {
                     self.data(match op {
+                        Operator::I32Load { .. } => Elem::I32,
                         Operator::F32Load { .. } => Elem::F32,
                         _ => Elem::F64,
                     })?;
@@ -471,14 +501,19 @@ impl Builder<'_> {
                         k,
                         offset: memarg.offset,
                     });
-                    stack.push(Sym::Float(n));
+                    stack.push(Sym::Data(n));
                 }
-                Operator::F32Store { memarg } | Operator::F64Store { memarg } => {
+                Operator::I32Store { memarg }
+                | Operator::F32Store { memarg }
+                | Operator::F64Store { memarg } => {
                     self.data(match op {
+                        Operator::I32Store { .. } => Elem::I32,
                         Operator::F32Store { .. } => Elem::F32,
                         _ => Elem::F64,
                     })?;
-                    let (Sym::Float(value), Sym::Int(addr)) = (stack.pop()?, stack.pop()?) else {
+                    let value = stack.pop()?;
+                    let value = self.as_data(value)?;
+                    let Sym::Int(addr) = stack.pop()? else {
                         return None;
                     };
                     let (group, k) = self.access(AccessKind::Store, &addr, memarg.offset);
@@ -490,6 +525,62 @@ impl Builder<'_> {
         }
         let condition = stack.pop()?;
         stack.is_empty().then_some(condition)
+    }
+
+    /// An i32 operation with a data operand: both operands as data (shift
+    /// amounts must be constants, which every lane shares).
+    fn int_data(&mut self, op: &Operator<'_>, l: Sym, r: Sym) -> Option<Sym> {
+        self.data(Elem::I32)?;
+        let bin = match *op {
+            Operator::I32Add => Binary::Add,
+            Operator::I32Sub => Binary::Sub,
+            Operator::I32Mul => Binary::Mul,
+            Operator::I32And => Binary::And,
+            Operator::I32Or => Binary::Or,
+            Operator::I32Xor => Binary::Xor,
+            Operator::I32Shl => Binary::Shl,
+            Operator::I32ShrS => Binary::ShrS,
+            _ => Binary::ShrU,
+        };
+        if matches!(bin, Binary::Shl | Binary::ShrS | Binary::ShrU)
+            && !matches!(&r, Sym::Int(a) if a.as_constant().is_some())
+        {
+            return None;
+        }
+        let l = self.as_data(l)?;
+        let r = self.as_data(r)?;
+        Some(Sym::Data(self.node(Node::Binary(bin, l, r))))
+    }
+
+    /// `v` as a data node: data, or an i32 value `konst + Σ coef · local`
+    /// written out as operations on the locals as they were when the trip
+    /// started (checked later to be the same in every lane).
+    fn as_data(&mut self, v: Sym) -> Option<NodeId> {
+        let a = match v {
+            Sym::Data(n) => return Some(n),
+            Sym::Int(a) => a,
+            Sym::NonZero(_) => return None,
+        };
+        self.data(Elem::I32)?;
+        let mut sum: Option<NodeId> = None;
+        for &(local, coef) in &a.terms {
+            self.data_locals.insert(local);
+            let mut term = self.leaf(Node::Local(local));
+            if coef != 1 {
+                let c = self.leaf(Node::Const(u64::from(coef as u32)));
+                term = self.node(Node::Binary(Binary::Mul, term, c));
+            }
+            sum = Some(match sum {
+                Some(s) => self.node(Node::Binary(Binary::Add, s, term)),
+                None => term,
+            });
+        }
+        let konst = self.leaf(Node::Const(u64::from(a.konst as u32)));
+        Some(match sum {
+            None => konst,
+            Some(s) if a.konst == 0 => s,
+            Some(s) => self.node(Node::Binary(Binary::Add, s, konst)),
+        })
     }
 
     /// Notes that the data is of type `elem`: `None` when it was of the
@@ -505,7 +596,7 @@ impl Builder<'_> {
     }
 
     fn unary(&mut self, stack: &mut Vec<Sym>, op: &Operator<'_>) -> Option<()> {
-        let Sym::Float(a) = stack.pop()? else {
+        let Sym::Data(a) = stack.pop()? else {
             return None;
         };
         let u = match *op {
@@ -514,12 +605,12 @@ impl Builder<'_> {
             _ => Unary::Neg,
         };
         let n = self.node(Node::Unary(u, a));
-        stack.push(Sym::Float(n));
+        stack.push(Sym::Data(n));
         Some(())
     }
 
     fn binary(&mut self, stack: &mut Vec<Sym>, op: &Operator<'_>) -> Option<()> {
-        let (Sym::Float(r), Sym::Float(l)) = (stack.pop()?, stack.pop()?) else {
+        let (Sym::Data(r), Sym::Data(l)) = (stack.pop()?, stack.pop()?) else {
             return None;
         };
         let bin = match *op {
@@ -531,7 +622,7 @@ impl Builder<'_> {
             _ => Binary::Max,
         };
         let n = self.node(Node::Binary(bin, l, r));
-        stack.push(Sym::Float(n));
+        stack.push(Sym::Data(n));
         Some(())
     }
 
@@ -546,11 +637,11 @@ impl Builder<'_> {
             ValType::I32 => Some(Sym::Int(Affine::local(local))),
             ValType::F32 => {
                 self.data(Elem::F32)?;
-                Some(Sym::Float(self.leaf(Node::Local(local))))
+                Some(Sym::Data(self.leaf(Node::Local(local))))
             }
             ValType::F64 => {
                 self.data(Elem::F64)?;
-                Some(Sym::Float(self.leaf(Node::Local(local))))
+                Some(Sym::Data(self.leaf(Node::Local(local))))
             }
             _ => None,
         }
@@ -559,7 +650,8 @@ impl Builder<'_> {
     fn write(&mut self, local: u32, v: Sym) -> Option<()> {
         let fits = matches!(
             (self.local_types.get(local as usize)?, &v),
-            (ValType::I32, Sym::Int(_)) | (ValType::F32 | ValType::F64, Sym::Float(_))
+            (ValType::I32, Sym::Int(_) | Sym::Data(_))
+                | (ValType::F32 | ValType::F64, Sym::Data(_))
         );
         if !fits {
             return None;
@@ -692,6 +784,30 @@ impl Builder<'_> {
             });
         }
         (!runs.is_empty()).then_some(runs)
+    }
+}
+
+/// An i32 operation on address-like values, if it stays affine.
+fn affine(op: &Operator<'_>, l: &Affine, r: &Affine) -> Option<Affine> {
+    match *op {
+        Operator::I32Add => Some(l.add(r)),
+        Operator::I32Sub => Some(l.add(&r.scale(-1))),
+        Operator::I32Mul => match (l.as_constant(), r.as_constant()) {
+            (_, Some(c)) => Some(l.scale(c)),
+            (Some(c), _) => Some(r.scale(c)),
+            _ => None,
+        },
+        Operator::I32Shl => Some(l.scale(1i32.wrapping_shl(r.as_constant()? as u32 & 31))),
+        _ => {
+            let (a, b) = (l.as_constant()?, r.as_constant()?);
+            Some(Affine::constant(match *op {
+                Operator::I32And => a & b,
+                Operator::I32Or => a | b,
+                Operator::I32Xor => a ^ b,
+                Operator::I32ShrS => a.wrapping_shr(b as u32),
+                _ => ((a as u32).wrapping_shr(b as u32)) as i32,
+            }))
+        }
     }
 }
 
