@@ -51,6 +51,15 @@ impl Encoding {
         }
     }
 
+    /// Whether a 128-bit vector access encodes `offset` itself (RVV loads
+    /// and stores take none).
+    pub fn vector_fits(self, offset: i32) -> bool {
+        match self {
+            Encoding::Riscv64 => offset == 0,
+            Encoding::Aarch64 => self.fits(offset, 16),
+        }
+    }
+
     /// `(anchor, rest)` with `anchor + rest == offset` and `rest` encoded.
     fn split(self, offset: i32) -> (i64, i32) {
         let anchor = match self {

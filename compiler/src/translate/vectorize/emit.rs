@@ -22,11 +22,23 @@ use kiln_runtime::abi::FEATURE_VECTOR;
 /// the vector loop broke even at n = 16.
 const MIN_ITERATIONS: i64 = 16;
 
+/// At most this many accesses get a pointer of their own (see `anchors`).
+const MAX_ANCHORS: usize = 8;
+
 /// The loop body's state while it is being written.
 struct Body<'p> {
     plan: &'p Plan,
-    /// Per group, the native address of its base in this pair.
+    /// Per group, the native address of its base in this trip.
     pointers: Vec<Value>,
+    /// Accesses at offsets from a group's base that the target's vector
+    /// accesses cannot encode (any but 0 on riscv64, large ones on
+    /// aarch64) get a pointer of their own that advances per trip: one add
+    /// per trip instead of rebuilding the offset (`lui; addi; add` on
+    /// riscv64, where Cranelift rematerializes constants in every block).
+    /// Only the pointers the body uses become loop variables.
+    anchors: HashMap<(usize, i64), Variable>,
+    /// The anchors used in this trip, and their values.
+    anchored: Vec<((usize, i64), Value)>,
     /// Per recurrence, the vector whose last lane is the local's value.
     carried: Vec<Value>,
     /// The scalar values of the locals the body only reads and of its
@@ -171,6 +183,25 @@ impl FuncTranslator<'_, '_> {
             .iter()
             .map(|r| self.local_value(r.local))
             .collect();
+        let mut far: Vec<(usize, i64)> = Vec::new();
+        if let Some(encoding) = self.env.anchor_offsets {
+            let loads = plan.nodes.iter().filter_map(|n| match *n {
+                Node::Load { group, k, offset } => Some((group, plan.groups[group].rel(k, offset))),
+                _ => None,
+            });
+            let stores = plan
+                .stores
+                .iter()
+                .map(|s| (s.group, plan.groups[s.group].rel(s.k, s.offset)));
+            // rel < 2^31 (checked by the plan).
+            far = loads
+                .chain(stores)
+                .filter(|&(_, rel)| !encoding.vector_fits(rel as i32))
+                .collect();
+            far.sort_unstable();
+            far.dedup();
+            far.truncate(MAX_ANCHORS);
+        }
         let starts: Vec<(u32, Value)> = plan
             .inductions
             .iter()
@@ -187,6 +218,15 @@ impl FuncTranslator<'_, '_> {
 
         self.b.switch_to_block(preheader);
         self.b.seal_block(preheader);
+        let anchors: HashMap<(usize, i64), Variable> = far
+            .iter()
+            .map(|&(group, rel)| {
+                let var = self.b.declare_var(POINTER);
+                let p = self.b.ins().iadd_imm_s(pointers[group], rel);
+                self.b.def_var(var, p);
+                ((group, rel), var)
+            })
+            .collect();
         if opaque {
             for v in &mut inputs {
                 *v = self.b.append_block_param(preheader, lane_type);
@@ -223,6 +263,8 @@ impl FuncTranslator<'_, '_> {
         let mut body = Body {
             plan,
             pointers: pointer_vars.iter().map(|&v| self.b.use_var(v)).collect(),
+            anchors,
+            anchored: Vec::new(),
             carried: carried_vars.iter().map(|&v| self.b.use_var(v)).collect(),
             leaves,
             packed: HashMap::new(),
@@ -243,10 +285,8 @@ impl FuncTranslator<'_, '_> {
             })
             .collect();
         for (group, rel, v) in stores {
-            // rel < 2^31 (checked by the plan).
-            self.b
-                .ins()
-                .store(self.flags.heap, v, body.pointers[group], rel as i32);
+            let (p, offset) = self.address(&mut body, group, rel);
+            self.b.ins().store(self.flags.heap, v, p, offset);
         }
         let n = self.b.use_var(count);
         let n = self.b.ins().iadd_imm_s(n, -1);
@@ -257,6 +297,10 @@ impl FuncTranslator<'_, '_> {
         }
         for (var, v) in carried_vars.iter().zip(next_carried) {
             self.b.def_var(*var, v);
+        }
+        for ((group, rel), p) in core::mem::take(&mut body.anchored) {
+            let next = self.b.ins().iadd_imm_s(p, lanes * plan.groups[group].delta);
+            self.b.def_var(body.anchors[&(group, rel)], next);
         }
         self.b.ins().brif(n, vector, &[], done, &[]);
         self.b.seal_block(vector);
@@ -332,12 +376,8 @@ impl FuncTranslator<'_, '_> {
             }
             Node::Load { group, k, offset } if self.contiguous(plan, nodes) => {
                 let rel = plan.groups[*group].rel(*k, *offset);
-                self.b.ins().load(
-                    vector_type,
-                    self.flags.heap,
-                    body.pointers[*group],
-                    rel as i32,
-                )
+                let (p, offset) = self.address(body, *group, rel);
+                self.b.ins().load(vector_type, self.flags.heap, p, offset)
             }
             _ => {
                 let sources: Vec<(Value, u8)> =
@@ -350,6 +390,23 @@ impl FuncTranslator<'_, '_> {
             body.lanes.entry(n).or_insert((v, lane as u8));
         }
         v
+    }
+
+    /// The address of the access `rel` bytes past `group`'s base in this
+    /// trip: (pointer, offset to encode).
+    fn address(&mut self, body: &mut Body<'_>, group: usize, rel: i64) -> (Value, i32) {
+        if let Some(&(_, p)) = body.anchored.iter().find(|(key, _)| *key == (group, rel)) {
+            return (p, 0);
+        }
+        match body.anchors.get(&(group, rel)) {
+            Some(&var) => {
+                let p = self.b.use_var(var);
+                body.anchored.push(((group, rel), p));
+                (p, 0)
+            }
+            // rel < 2^31 (checked by the plan).
+            None => (body.pointers[group], rel as i32),
+        }
     }
 
     /// Operand `i` of each of `nodes` (all unary or binary operations).
@@ -467,9 +524,8 @@ impl FuncTranslator<'_, '_> {
                 Node::Load { group, k, offset } => {
                     let rel = body.plan.groups[group].rel(k, offset);
                     let (lane_type, _) = types(body.plan.elem);
-                    self.b
-                        .ins()
-                        .load(lane_type, self.flags.heap, body.pointers[group], rel as i32)
+                    let (p, offset) = self.address(body, group, rel);
+                    self.b.ins().load(lane_type, self.flags.heap, p, offset)
                 }
                 Node::Unary(op, a) => {
                     let a = self.scalar(body, a);
