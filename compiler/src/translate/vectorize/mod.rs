@@ -1,8 +1,8 @@
 //! A loop vectorizer for straight-line loops over one element type: runs a
 //! vector's worth of iterations at a time (two with `f64x2`, four with
-//! `f32x4` or `i32x4`), in front
-//! of the unchanged scalar loop, which finishes the last iterations and
-//! takes over whenever a run-time check fails.
+//! `f32x4` or `i32x4`), in front of the unchanged scalar loop, which
+//! finishes the last iterations and takes over whenever a run-time check
+//! fails.
 //!
 //! Wasm built without `-msimd128` says nothing about vectors, so the loops
 //! that compilers such as gcc vectorize at -O2 (a matrix product's row
@@ -10,15 +10,15 @@
 //! are innermost `loop`s whose body is one basic block of loads, stores
 //! and arithmetic of one element type (`f64`, `f32`, or `i32` data, told
 //! apart from the `i32`s that address it by how they are used) on
-//! addresses that move by a constant per iteration, ending in `br_if 0` on a counter (`plan`). Such a body is
-//! evaluated symbolically for as many consecutive iterations as a vector
-//! has lanes; the stores of all of them (whichever statement they come
-//! from, so that a body LLVM unrolled three times still groups up) must
-//! form runs of adjacent elements, one per lane, and each run's values are
-//! packed into vector trees: adjacent loads become one vector load, equal
-//! values a splat, anything else lanes joined by a shuffle (a recurrence: a
-//! value loaded by one iteration and used by the next, as stencils keep
-//! one).
+//! addresses that move by a constant per iteration, ending in `br_if 0`
+//! on a counter (`plan`). Such a body is evaluated symbolically for as
+//! many consecutive iterations as a vector has lanes; the stores of all of
+//! them (whichever statement they come from, so that a body LLVM unrolled
+//! three times still groups up) must form runs of adjacent elements, one
+//! per lane, and each run's values are packed into vector trees: adjacent
+//! loads become one vector load, equal values a splat, anything else lanes
+//! joined by a shuffle (a recurrence: a value loaded by one iteration and
+//! used by the next, as stencils keep one).
 //!
 //! The vector loop is exact, not merely close (`emit`):
 //! - a trip runs all its loads before its stores, so the plan refuses
@@ -37,10 +37,13 @@
 //!   and nothing is reassociated (a sum into one local is a recurrence
 //!   that depends on itself, which the plan refuses).
 //!
-//! On x86_64 and aarch64 128-bit vectors are part of the baseline ISA. A riscv64
-//! core may lack the V extension, and scalar modules must keep running
-//! there, so riscv64 code (compiled with V enabled, as it is by default)
-//! also tests `vmctx.features` when it enters the loop.
+//! A loop of fewer than 17 iterations goes to the scalar loop after one
+//! compare: the checks would cost more than the vectors save.
+//!
+//! On x86_64 and aarch64 128-bit vectors are part of the baseline ISA. A
+//! riscv64 core may lack the V extension, and scalar modules must keep
+//! running there, so riscv64 code (compiled with V enabled, as it is by
+//! default) also tests `vmctx.features` when it enters the loop.
 
 mod emit;
 mod plan;
