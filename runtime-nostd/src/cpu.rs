@@ -96,9 +96,10 @@ fn present() -> u32 {
 /// riscv64 extensions the runtime itself may use, as the board found them
 /// (an M-mode board reads `misa` and the device tree's ISA string). Compiled
 /// code asks only before the vector loops Kiln makes from scalar Wasm
-/// ([`vmctx_features`]): Cranelift emits vector instructions otherwise only
-/// for Wasm SIMD, and the board's `isa-flags` name the rest. Both are off until the
-/// board says otherwise, so a board that cannot tell runs the scalar code.
+/// ([`vmctx_features`]): Cranelift emits vector instructions otherwise
+/// only for Wasm SIMD, and the board's `isa-flags` name the rest. Both are
+/// off until the board says otherwise, so a board that cannot tell runs
+/// the scalar code.
 #[cfg(target_arch = "riscv64")]
 #[derive(Clone, Copy, Debug, Default)]
 pub struct RiscvExtensions {

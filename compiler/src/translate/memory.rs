@@ -162,6 +162,21 @@ impl FuncTranslator<'_, '_> {
         self.hoisted_load(self.vmctx, environ::vmctx::MEMORY)
     }
 
+    /// `memory.base`: with guard regions the memory never moves, so it is
+    /// loaded once per function; with explicit checks `memory.grow` may
+    /// move it, so it is loaded where it is used.
+    pub(super) fn memory_base(&mut self) -> Value {
+        let mem = self.memory_pointer();
+        match self.env.bounds_checks {
+            BoundsChecks::Guard => self.hoisted_load(mem, memory::BASE),
+            BoundsChecks::Explicit => {
+                self.b
+                    .ins()
+                    .load(POINTER, self.flags.runtime, mem, memory::BASE)
+            }
+        }
+    }
+
     pub(super) fn memory_length(&mut self) -> Value {
         let mem = self.memory_pointer();
         self.b
@@ -184,7 +199,7 @@ impl FuncTranslator<'_, '_> {
         if self.env.bounds_checks == BoundsChecks::Guard
             && offset + u64::from(size) <= GUARD_BYTES as u64
         {
-            let base = self.hoisted_load(mem, memory::BASE);
+            let base = self.memory_base();
             // `sext(x) + c` instead of `uext(x + c)`: exact for memories of
             // at most 2 GiB, and outside that it falls into the
             // reservation's pre-guard (see PRE_GUARD_BYTES). Accesses off

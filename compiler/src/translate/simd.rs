@@ -29,7 +29,7 @@ pub(crate) const V128: Type = I8X16;
 impl FuncTranslator<'_, '_> {
     /// Reinterprets a vector as another 128-bit vector type (a no-op when
     /// it already has that type).
-    fn reshape(&mut self, ty: Type, v: Value) -> Value {
+    pub(crate) fn reshape(&mut self, ty: Type, v: Value) -> Value {
         if self.b.func.dfg.value_type(v) == ty {
             return v;
         }

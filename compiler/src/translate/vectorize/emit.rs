@@ -2,7 +2,7 @@
 //! that choose it, its body, and the hand-over to the scalar loop.
 
 use cranelift_codegen::ir::{
-    ConstantData, InstBuilder, MemFlagsData, Type, Value,
+    ConstantData, InstBuilder, Type, Value,
     condcodes::IntCC,
     types::{F32, F32X4, F64, F64X2, I8X16, I32, I32X4, I64},
 };
@@ -10,9 +10,8 @@ use cranelift_frontend::Variable;
 use std::collections::HashMap;
 
 use super::plan::{Binary, Elem, Node, NodeId, Plan, Unary};
-use crate::target::BoundsChecks;
 use crate::translate::control::args;
-use crate::translate::environ::{POINTER, memory, vmctx};
+use crate::translate::environ::{POINTER, vmctx};
 use crate::translate::{FuncTranslator, Vectorize};
 use kiln_runtime::abi::FEATURE_VECTOR;
 
@@ -107,15 +106,7 @@ impl FuncTranslator<'_, '_> {
         // group's address progression free of i32 wrapping, and the
         // groups that are stored to apart from all others.
         let length = self.memory_length();
-        let mem = self.memory_pointer();
-        let base = match self.env.bounds_checks {
-            BoundsChecks::Guard => self.hoisted_load(mem, memory::BASE),
-            BoundsChecks::Explicit => {
-                self.b
-                    .ins()
-                    .load(POINTER, self.flags.runtime, mem, memory::BASE)
-            }
-        };
+        let base = self.memory_base();
         let last = self.b.ins().iadd_imm_s(trips, -1);
         let last = self.b.ins().imul_imm_s(last, lanes);
         let mut ranges = Vec::new();
@@ -498,11 +489,10 @@ impl FuncTranslator<'_, '_> {
             .dfg
             .immediates
             .push(ConstantData::from(&mask[..]));
-        let flags = MemFlagsData::new().with_endianness(cranelift_codegen::ir::Endianness::Little);
-        let a = self.b.ins().bitcast(I8X16, flags, a);
-        let b = self.b.ins().bitcast(I8X16, flags, b);
+        let a = self.reshape(I8X16, a);
+        let b = self.reshape(I8X16, b);
         let v = self.b.ins().shuffle(a, b, mask);
-        self.b.ins().bitcast(ty, flags, v)
+        self.reshape(ty, v)
     }
 
     /// Node `n` as a scalar (for lanes that do not pack).

@@ -93,17 +93,23 @@ mod tests {
         let wasm = wat::parse_str(&text).expect("valid text");
         for payload in Parser::new(0).parse_all(&wasm) {
             if let Payload::CodeSectionEntry(func) = payload.expect("valid module") {
-                let mut types = Vec::new();
-                for local in func.get_locals_reader().expect("locals") {
-                    let (count, ty) = local.expect("local");
-                    types.extend(std::iter::repeat_n(ty, count as usize));
-                }
+                let types = declared_locals(&func);
                 let mut ops = func.get_operators_reader().expect("operators");
                 while !matches!(ops.read().expect("operator"), Operator::Loop { .. }) {}
                 return plan_loop(&ops, &types);
             }
         }
         panic!("no function")
+    }
+
+    /// The types of a function body's declared locals, in order.
+    fn declared_locals(func: &wasmparser::FunctionBody<'_>) -> Vec<ValType> {
+        let mut types = Vec::new();
+        for local in func.get_locals_reader().expect("locals") {
+            let (count, ty) = local.expect("local");
+            types.extend(std::iter::repeat_n(ty, count as usize));
+        }
+        types
     }
 
     /// A loop storing `value` at `store` (an address, after any
@@ -247,10 +253,24 @@ mod tests {
         let (module, _) = script[start..].split_once("\n)\n").expect("its end");
         let wasm = wat::parse_str(format!("{module})")).expect("valid text");
         let mut names = std::collections::HashMap::new();
+        let mut signatures: Vec<Vec<ValType>> = Vec::new();
+        let mut funcs: Vec<u32> = Vec::new();
         let mut planned = Vec::new();
         let mut index = 0;
+        // The type and function sections come before the code.
         for payload in Parser::new(0).parse_all(&wasm) {
             match payload.expect("valid module") {
+                Payload::TypeSection(section) => {
+                    for ty in section.into_iter_err_on_gc_types() {
+                        signatures.push(ty.expect("type").params().to_vec());
+                    }
+                }
+                Payload::FunctionSection(section) => {
+                    funcs = section
+                        .into_iter()
+                        .map(|t| t.expect("type index"))
+                        .collect();
+                }
                 Payload::ExportSection(exports) => {
                     for e in exports {
                         let e = e.expect("export");
@@ -258,20 +278,15 @@ mod tests {
                     }
                 }
                 Payload::CodeSectionEntry(func) => {
-                    let mut types = Vec::new();
-                    for local in func.get_locals_reader().expect("locals") {
-                        let (count, ty) = local.expect("local");
-                        types.extend(std::iter::repeat_n(ty, count as usize));
-                    }
                     // A function's locals: its parameters, then the
                     // declared ones.
+                    let mut types = signatures[funcs[index as usize] as usize].clone();
+                    types.extend(declared_locals(&func));
                     let mut ops = func.get_operators_reader().expect("operators");
                     let mut taken = false;
                     while !ops.eof() {
                         if matches!(ops.read().expect("operator"), Operator::Loop { .. }) {
-                            taken |=
-                                plan_loop(&ops, &[params(&wasm, index), types.clone()].concat())
-                                    .is_some();
+                            taken |= plan_loop(&ops, &types).is_some();
                         }
                     }
                     planned.push((index, taken));
@@ -309,28 +324,5 @@ mod tests {
                 "shift_samei_4",
             ]
         );
-    }
-
-    /// The parameter types of function `index` (no imports).
-    fn params(wasm: &[u8], index: u32) -> Vec<ValType> {
-        let mut types = Vec::new();
-        let mut funcs = Vec::new();
-        for payload in Parser::new(0).parse_all(wasm) {
-            match payload.expect("valid module") {
-                Payload::TypeSection(section) => {
-                    for ty in section.into_iter_err_on_gc_types() {
-                        types.push(ty.expect("type").params().to_vec());
-                    }
-                }
-                Payload::FunctionSection(section) => {
-                    funcs = section
-                        .into_iter()
-                        .map(|t| t.expect("type index"))
-                        .collect();
-                }
-                _ => {}
-            }
-        }
-        types[funcs[index as usize] as usize].clone()
     }
 }
