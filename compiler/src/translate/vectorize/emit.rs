@@ -9,7 +9,7 @@ use cranelift_codegen::ir::{
 use cranelift_frontend::Variable;
 use std::collections::HashMap;
 
-use super::plan::{Binary, Elem, Node, NodeId, Plan, Unary};
+use super::plan::{Binary, Compare, Elem, Node, NodeId, Plan, Unary};
 use crate::translate::control::args;
 use crate::translate::environ::{POINTER, vmctx};
 use crate::translate::{FuncTranslator, Vectorize};
@@ -44,6 +44,8 @@ struct Body<'p> {
     /// constants.
     leaves: HashMap<NodeId, Value>,
     packed: HashMap<Vec<NodeId>, Value>,
+    /// Per packed condition, its lanes as a mask (all ones where true).
+    masks: HashMap<Vec<NodeId>, Value>,
     scalars: HashMap<NodeId, Value>,
     /// Where a node's value already is: (vector, lane).
     lanes: HashMap<NodeId, (Value, u8)>,
@@ -58,8 +60,7 @@ impl FuncTranslator<'_, '_> {
         let vector = self.b.create_block();
         let done = self.b.create_block();
         let scalar = self.b.create_block();
-        let lanes = plan.elem.lanes() as i64;
-        let (lane_type, vector_type) = types(plan.elem);
+        let lanes = plan.lanes() as i64;
 
         // Trip count: the condition's value is c0 + n·step in iteration
         // n = 0, 1, ..., and the loop ends at the first that is zero: after
@@ -160,7 +161,7 @@ impl FuncTranslator<'_, '_> {
                 Node::Local(local) if !plan.recurrences.iter().any(|r| r.local == local) => {
                     self.local_value(local)
                 }
-                Node::Const(bits) => match plan.elem {
+                Node::Const(ty, bits) => match ty {
                     Elem::I32 => self.b.ins().iconst(I32, i64::from(bits as u32)),
                     Elem::F32 => self.b.ins().f32const(f32::from_bits(bits as u32)),
                     Elem::F64 => self.b.ins().f64const(f64::from_bits(bits)),
@@ -220,7 +221,8 @@ impl FuncTranslator<'_, '_> {
             .collect();
         if opaque {
             for v in &mut inputs {
-                *v = self.b.append_block_param(preheader, lane_type);
+                let ty = self.b.func.dfg.value_type(*v);
+                *v = self.b.append_block_param(preheader, ty);
             }
         }
         let count = self.b.declare_var(I64);
@@ -236,6 +238,8 @@ impl FuncTranslator<'_, '_> {
         let carried_vars: Vec<Variable> = inputs[leaves.len()..]
             .iter()
             .map(|&first| {
+                let vector_type = self.b.func.dfg.value_type(first).by(lanes as u32);
+                let vector_type = vector_type.expect("a 128-bit vector of the lane type");
                 let v = self.b.ins().splat(vector_type, first);
                 let var = self.b.declare_var(vector_type);
                 self.b.def_var(var, v);
@@ -259,6 +263,7 @@ impl FuncTranslator<'_, '_> {
             carried: carried_vars.iter().map(|&v| self.b.use_var(v)).collect(),
             leaves,
             packed: HashMap::new(),
+            masks: HashMap::new(),
             scalars: HashMap::new(),
             lanes: HashMap::new(),
         };
@@ -340,7 +345,7 @@ impl FuncTranslator<'_, '_> {
             return v;
         }
         let plan = body.plan;
-        let (_, vector_type) = types(plan.elem);
+        let (_, vector_type) = types(plan.types[nodes[0]]);
         let first = &plan.nodes[nodes[0]];
         let all = |f: &dyn Fn(&Node) -> bool| nodes.iter().all(|&n| f(&plan.nodes[n]));
         let v = match first {
@@ -365,6 +370,21 @@ impl FuncTranslator<'_, '_> {
                 };
                 self.lane_binary(*op, a, b)
             }
+            Node::Compare(cmp, ..) if all(&|n| matches!(n, Node::Compare(c, ..) if c == cmp)) => {
+                // Wasm's 1 for true: the mask's sign bit.
+                let mask = self.mask(body, nodes);
+                self.b.ins().ushr_imm_u(mask, 31)
+            }
+            Node::Select(..) if all(&|n| matches!(n, Node::Select(..))) => {
+                let conditions = self.operands(body, nodes, 0);
+                let mask = self.mask(body, &conditions);
+                let a = self.operands(body, nodes, 1);
+                let b = self.operands(body, nodes, 2);
+                let a = self.pack(body, &a);
+                let b = self.pack(body, &b);
+                let mask = self.reshape(vector_type, mask);
+                self.b.ins().bitselect(mask, a, b)
+            }
             Node::Load { group, k, offset } if self.contiguous(plan, nodes) => {
                 let rel = plan.groups[*group].rel(*k, *offset);
                 let (p, offset) = self.address(body, *group, rel);
@@ -373,7 +393,7 @@ impl FuncTranslator<'_, '_> {
             _ => {
                 let sources: Vec<(Value, u8)> =
                     nodes.iter().map(|&n| self.source(body, n)).collect();
-                self.gather(plan.elem, &sources)
+                self.gather(vector_type, &sources)
             }
         };
         body.packed.insert(nodes.to_vec(), v);
@@ -381,6 +401,39 @@ impl FuncTranslator<'_, '_> {
             body.lanes.entry(n).or_insert((v, lane as u8));
         }
         v
+    }
+
+    /// The `i32` lanes of `nodes` as a mask: all ones where the value is
+    /// non-zero (a comparison gives its mask directly), for `bitselect`.
+    fn mask(&mut self, body: &mut Body<'_>, nodes: &[NodeId]) -> Value {
+        if let Some(&m) = body.masks.get(nodes) {
+            return m;
+        }
+        let plan = body.plan;
+        let m = match plan.nodes[nodes[0]] {
+            Node::Compare(cmp, ..)
+                if nodes
+                    .iter()
+                    .all(|&n| matches!(plan.nodes[n], Node::Compare(c, ..) if c == cmp)) =>
+            {
+                let a = self.operands(body, nodes, 0);
+                let b = self.operands(body, nodes, 1);
+                let a = self.pack(body, &a);
+                let b = self.pack(body, &b);
+                match cmp {
+                    Compare::Int(cc) => self.b.ins().icmp(cc, a, b),
+                    Compare::Float(cc) => self.b.ins().fcmp(cc, a, b),
+                }
+            }
+            _ => {
+                let v = self.pack(body, nodes);
+                let zero = self.b.ins().iconst(I32, 0);
+                let zero = self.b.ins().splat(I32X4, zero);
+                self.b.ins().icmp(IntCC::NotEqual, v, zero)
+            }
+        };
+        body.masks.insert(nodes.to_vec(), m);
+        m
     }
 
     /// The address of the access `rel` bytes past `group`'s base in this
@@ -400,15 +453,11 @@ impl FuncTranslator<'_, '_> {
         }
     }
 
-    /// Operand `i` of each of `nodes` (all unary or binary operations).
+    /// Operand `i` of each of `nodes` (operations of one kind).
     fn operands(&self, body: &Body<'_>, nodes: &[NodeId], i: usize) -> Vec<NodeId> {
         nodes
             .iter()
-            .map(|&n| match (&body.plan.nodes[n], i) {
-                (Node::Unary(_, a), _) | (Node::Binary(_, a, _), 0) => *a,
-                (Node::Binary(_, _, b), _) => *b,
-                _ => unreachable!("operands of an operation"),
-            })
+            .map(|&n| body.plan.nodes[n].operands()[i])
             .collect()
     }
 
@@ -424,7 +473,7 @@ impl FuncTranslator<'_, '_> {
         nodes
             .iter()
             .zip(0..)
-            .all(|(&n, i)| at(n) == Some((group, rel + i * plan.elem.size())))
+            .all(|(&n, i)| at(n) == Some((group, rel + i * plan.size)))
     }
 
     /// A vector with node `n`'s value in the returned lane.
@@ -435,18 +484,17 @@ impl FuncTranslator<'_, '_> {
         if let Node::Local(local) = body.plan.nodes[n]
             && let Some(r) = body.plan.recurrences.iter().position(|r| r.local == local)
         {
-            return (body.carried[r], (body.plan.elem.lanes() - 1) as u8);
+            return (body.carried[r], (body.plan.lanes() - 1) as u8);
         }
         let s = self.scalar(body, n);
-        let (_, vector_type) = types(body.plan.elem);
+        let (_, vector_type) = types(body.plan.types[n]);
         (self.b.ins().splat(vector_type, s), 0)
     }
 
     /// The vector whose lane i is `sources[i]` (a lane of a vector): one
     /// shuffle when they come from at most two vectors (a recurrence's
     /// previous vector and this trip's), else lane by lane.
-    fn gather(&mut self, elem: Elem, sources: &[(Value, u8)]) -> Value {
-        let (_, vector_type) = types(elem);
+    fn gather(&mut self, vector_type: Type, sources: &[(Value, u8)]) -> Value {
         if sources
             .iter()
             .zip(0..)
@@ -461,7 +509,7 @@ impl FuncTranslator<'_, '_> {
             }
         }
         if vectors.len() <= 2 {
-            let size = elem.size() as u8;
+            let size = vector_type.lane_type().bytes() as u8;
             let mut mask = [0u8; 16];
             for (lane, &(v, l)) in sources.iter().enumerate() {
                 let base = if v == vectors[0] { 0 } else { 16 };
@@ -506,16 +554,31 @@ impl FuncTranslator<'_, '_> {
             v
         } else {
             match body.plan.nodes[n] {
-                Node::Local(_) | Node::Const(_) => {
+                Node::Local(_) | Node::Const(..) => {
                     // A recurrence (the other leaves are in `leaves`).
                     let (vector, lane) = self.source(body, n);
                     self.b.ins().extractlane(vector, lane)
                 }
                 Node::Load { group, k, offset } => {
                     let rel = body.plan.groups[group].rel(k, offset);
-                    let (lane_type, _) = types(body.plan.elem);
+                    let (lane_type, _) = types(body.plan.types[n]);
                     let (p, offset) = self.address(body, group, rel);
                     self.b.ins().load(lane_type, self.flags.heap, p, offset)
+                }
+                Node::Compare(cmp, a, b) => {
+                    let a = self.scalar(body, a);
+                    let b = self.scalar(body, b);
+                    let bit = match cmp {
+                        Compare::Int(cc) => self.b.ins().icmp(cc, a, b),
+                        Compare::Float(cc) => self.b.ins().fcmp(cc, a, b),
+                    };
+                    self.b.ins().uextend(I32, bit)
+                }
+                Node::Select(c, a, b) => {
+                    let c = self.scalar(body, c);
+                    let a = self.scalar(body, a);
+                    let b = self.scalar(body, b);
+                    self.b.ins().select(c, a, b)
                 }
                 Node::Unary(op, a) => {
                     let a = self.scalar(body, a);

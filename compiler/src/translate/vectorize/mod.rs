@@ -1,4 +1,4 @@
-//! A loop vectorizer for straight-line loops over one element type: runs a
+//! A loop vectorizer for straight-line loops over one lane width: runs a
 //! vector's worth of iterations at a time (two with `f64x2`, four with
 //! `f32x4` or `i32x4`), in front of the unchanged scalar loop, which
 //! finishes the last iterations and takes over whenever a run-time check
@@ -7,11 +7,14 @@
 //! Wasm built without `-msimd128` says nothing about vectors, so the loops
 //! that compilers such as gcc vectorize at -O2 (a matrix product's row
 //! update, a stencil's sweep) stay scalar under Cranelift. The loops taken
-//! are innermost `loop`s whose body is one basic block of loads, stores
-//! and arithmetic of one element type (`f64`, `f32`, or `i32` data, told
-//! apart from the `i32`s that address it by how they are used) on
-//! addresses that move by a constant per iteration, ending in `br_if 0`
-//! on a counter (`plan`). Such a body is evaluated symbolically for as
+//! are innermost `loop`s whose body is one basic block of loads, stores,
+//! arithmetic, comparisons and `select`s on values of one size (`f64`
+//! data, or `f32` and `i32` data together: an `f32` comparison gives an
+//! `i32`; the data is told apart from the `i32`s that address it by how
+//! they are used) on addresses that move by a constant per iteration,
+//! ending in `br_if 0` on a counter (`plan`). A comparison becomes a
+//! lane mask, which a `select` uses as it is (`bitselect`) and a value
+//! shifts down to Wasm's 0 or 1. Such a body is evaluated symbolically for as
 //! many consecutive iterations as a vector has lanes; the stores of all of
 //! them (whichever statement they come from, so that a body LLVM unrolled
 //! three times still groups up) must form runs of adjacent elements, one
@@ -209,7 +212,7 @@ mod tests {
             assert!(plan_of(&shift(k)).is_none(), "{}", shift(k));
         }
         let plan = plan_of(&shift(4)).expect("vectorized");
-        assert_eq!(plan.elem.lanes(), 4);
+        assert_eq!(plan.lanes(), 4);
         assert_eq!(plan.stores.len(), 1);
         assert_eq!(plan.stores[0].values.len(), 4);
         // f32 and f64 data in one loop: lanes of two widths.
@@ -236,7 +239,7 @@ mod tests {
         };
         let invariant = store(&format!("(i32.add (i32.load {B_I}) (local.get $j))"));
         let plan = plan_of(&invariant).expect("vectorized");
-        assert_eq!(plan.elem.lanes(), 4);
+        assert_eq!(plan.lanes(), 4);
         let induction = store(&format!("(i32.add (i32.load {B_I}) (local.get $i))"));
         assert!(plan_of(&induction).is_none(), "{induction}");
         assert!(plan_of(&store("(local.get $i)")).is_none());
@@ -322,6 +325,11 @@ mod tests {
                 "splati",
                 "smoothi",
                 "shift_samei_4",
+                "cmpf32",
+                "cmpi",
+                "selectf32",
+                "selecti",
+                "selectmixed",
             ]
         );
     }

@@ -1,8 +1,9 @@
 //! Which loops the vectorizer takes: one symbolic pass over the body for
 //! each of the consecutive iterations one vector holds (two `f64`, four
-//! `f32`), then the checks that make running them as one trip exact (see
-//! `mod.rs` for the shape).
+//! `f32` or `i32`), then the checks that make running them as one trip
+//! exact (see `mod.rs` for the shape).
 
+use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use std::collections::{HashMap, HashSet};
 use wasmparser::{Operator, ValType};
 
@@ -33,8 +34,17 @@ pub(super) enum Binary {
     ShrU,
 }
 
-/// The element type of a loop's data: one per loop.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+/// A comparison of two data values, giving an `i32` 0 or 1.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub(super) enum Compare {
+    Int(IntCC),
+    Float(FloatCC),
+}
+
+/// The type of a data value. The values of one loop all have the same
+/// size, so that every vector has as many lanes (`f32` compared into an
+/// `i32` mask, say).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub(super) enum Elem {
     I32,
     F32,
@@ -48,11 +58,6 @@ impl Elem {
             Elem::F64 => 8,
         }
     }
-
-    /// Iterations per trip: elements per 128-bit vector.
-    pub fn lanes(self) -> usize {
-        16 / self.size() as usize
-    }
 }
 
 /// A value of one iteration of the trip.
@@ -61,7 +66,7 @@ pub(super) enum Node {
     /// A local as it was when the trip started.
     Local(u32),
     /// The constant's bits.
-    Const(u64),
+    Const(Elem, u64),
     /// A load of the group's base + `k` + `offset` (see [`Group`]).
     Load {
         group: usize,
@@ -70,6 +75,23 @@ pub(super) enum Node {
     },
     Unary(Unary, NodeId),
     Binary(Binary, NodeId, NodeId),
+    /// 1 where the comparison holds, else 0 (an `i32`).
+    Compare(Compare, NodeId, NodeId),
+    /// Wasm's `select`: the second or third operand as the first (an
+    /// `i32`) is non-zero or zero.
+    Select(NodeId, NodeId, NodeId),
+}
+
+impl Node {
+    /// The operands of an operation.
+    pub fn operands(&self) -> Vec<NodeId> {
+        match *self {
+            Node::Unary(_, a) => vec![a],
+            Node::Binary(_, a, b) | Node::Compare(_, a, b) => vec![a, b],
+            Node::Select(c, a, b) => vec![c, a, b],
+            Node::Local(_) | Node::Const(..) | Node::Load { .. } => Vec::new(),
+        }
+    }
 }
 
 /// Accesses whose i32 address is `k + Σ coef · local` with the same
@@ -132,13 +154,23 @@ pub(super) struct Control {
 /// How to run a loop a vector's worth of iterations at a time.
 #[derive(Debug)]
 pub(crate) struct Plan {
-    pub(super) elem: Elem,
+    /// Bytes per lane, the same for every value.
+    pub(super) size: i64,
+    /// Per node, its type.
+    pub(super) types: Vec<Elem>,
     pub(super) inductions: Vec<Induction>,
     pub(super) control: Control,
     pub(super) groups: Vec<Group>,
     pub(super) nodes: Vec<Node>,
     pub(super) recurrences: Vec<Recurrence>,
     pub(super) stores: Vec<StoreRun>,
+}
+
+impl Plan {
+    /// Iterations per trip: elements per 128-bit vector.
+    pub fn lanes(&self) -> usize {
+        16 / self.size as usize
+    }
 }
 
 /// Steps past which the distances are not worth tracking.
@@ -228,12 +260,13 @@ struct Access {
 /// The symbolic state of the passes.
 struct Builder<'a> {
     local_types: &'a [ValType],
-    /// The data's element type, from the first data value seen.
-    elem: Option<Elem>,
+    /// The data's lane size, from the first data value seen.
+    size: Option<i64>,
     /// i32 locals read as data (an invariant or an i32 recurrence; never
     /// an induction, whose value differs per lane).
     data_locals: HashSet<u32>,
     nodes: Vec<Node>,
+    types: Vec<Elem>,
     leaves: HashMap<Node, NodeId>,
     groups: Vec<Group>,
     /// Per group, the `k`s and `offset`s seen (for `kmin` and `end`).
@@ -261,9 +294,10 @@ pub(crate) fn plan(body: &[Operator<'_>], local_types: &[ValType]) -> Option<Pla
     };
     let mut b = Builder {
         local_types,
-        elem: None,
+        size: None,
         data_locals: HashSet::new(),
         nodes: Vec::new(),
+        types: Vec::new(),
         leaves: HashMap::new(),
         groups: Vec::new(),
         extents: Vec::new(),
@@ -275,7 +309,8 @@ pub(crate) fn plan(body: &[Operator<'_>], local_types: &[ValType]) -> Option<Pla
         lane: 0,
     };
     let condition = b.iteration(stmts)?;
-    let elem = b.elem?;
+    let size = b.size?;
+    let lanes = (16 / size) as usize;
     let ends: HashMap<u32, Sym> = b.locals.clone();
 
     // What each local written in the body is.
@@ -355,7 +390,7 @@ pub(crate) fn plan(body: &[Operator<'_>], local_types: &[ValType]) -> Option<Pla
             return None;
         }
     }
-    if !b.independent(elem) {
+    if !b.independent(size) {
         return None;
     }
 
@@ -368,7 +403,7 @@ pub(crate) fn plan(body: &[Operator<'_>], local_types: &[ValType]) -> Option<Pla
             lanes: vec![first],
         })
         .collect();
-    for lane in 1..elem.lanes() {
+    for lane in 1..lanes {
         b.lane = lane;
         b.stores.push(Vec::new());
         b.iteration(stmts)?;
@@ -384,16 +419,17 @@ pub(crate) fn plan(body: &[Operator<'_>], local_types: &[ValType]) -> Option<Pla
         g.kmin = extent.iter().map(|&(k, _)| k).min()?;
         g.end = extent
             .iter()
-            .map(|&(k, offset)| k - g.kmin + offset as i64 + elem.size())
+            .map(|&(k, offset)| k - g.kmin + offset as i64 + size)
             .max()?;
         // The vector loop's accesses take `rel` as their offset.
         if g.end > i64::from(i32::MAX) {
             return None;
         }
     }
-    let stores = b.store_runs(elem)?;
+    let stores = b.store_runs(size)?;
     Some(Plan {
-        elem,
+        size,
+        types: b.types,
         inductions,
         control,
         groups: b.groups,
@@ -442,29 +478,92 @@ impl Builder<'_> {
                     };
                     stack.push(v);
                 }
-                Operator::I32Ne => {
+                Operator::I32Ne if matches!(stack.as_slice(), [.., Sym::Int(_), Sym::Int(_)]) => {
                     let (Sym::Int(r), Sym::Int(l)) = (stack.pop()?, stack.pop()?) else {
                         return None;
                     };
                     stack.push(Sym::NonZero(l.add(&r.scale(-1))));
                 }
+                Operator::I32Eqz => {
+                    let a = stack.pop()?;
+                    let a = self.as_data(a)?;
+                    let zero = self.leaf(Node::Const(Elem::I32, 0));
+                    let n = self.typed(
+                        Node::Compare(Compare::Int(IntCC::Equal), a, zero),
+                        Elem::I32,
+                    );
+                    stack.push(Sym::Data(n));
+                }
+                Operator::I32Eq
+                | Operator::I32Ne
+                | Operator::I32LtS
+                | Operator::I32LtU
+                | Operator::I32GtS
+                | Operator::I32GtU
+                | Operator::I32LeS
+                | Operator::I32LeU
+                | Operator::I32GeS
+                | Operator::I32GeU => {
+                    let (r, l) = (stack.pop()?, stack.pop()?);
+                    // Two address-like values: a loop condition the plan
+                    // does not know.
+                    if matches!((&l, &r), (Sym::Int(_), Sym::Int(_))) {
+                        return None;
+                    }
+                    let (l, r) = (self.as_data(l)?, self.as_data(r)?);
+                    let n = self.typed(Node::Compare(Compare::Int(int_cc(op)?), l, r), Elem::I32);
+                    stack.push(Sym::Data(n));
+                }
+                Operator::F32Eq
+                | Operator::F32Ne
+                | Operator::F32Lt
+                | Operator::F32Gt
+                | Operator::F32Le
+                | Operator::F32Ge
+                | Operator::F64Eq
+                | Operator::F64Ne
+                | Operator::F64Lt
+                | Operator::F64Gt
+                | Operator::F64Le
+                | Operator::F64Ge => {
+                    let (Sym::Data(r), Sym::Data(l)) = (stack.pop()?, stack.pop()?) else {
+                        return None;
+                    };
+                    // An f64 comparison gives a 4-byte i32 from 8-byte
+                    // lanes: refused here.
+                    self.data(Elem::I32)?;
+                    let n = self.typed(
+                        Node::Compare(Compare::Float(float_cc(op)?), l, r),
+                        Elem::I32,
+                    );
+                    stack.push(Sym::Data(n));
+                }
+                Operator::Select | Operator::TypedSelect { .. } => {
+                    let (c, b, a) = (stack.pop()?, stack.pop()?, stack.pop()?);
+                    if let (Sym::Int(_), Sym::Int(_), Sym::Int(_)) = (&c, &a, &b) {
+                        return None;
+                    }
+                    let c = self.as_data(c)?;
+                    let (a, b) = (self.as_data(a)?, self.as_data(b)?);
+                    let ty = self.types[a];
+                    let n = self.typed(Node::Select(c, a, b), ty);
+                    stack.push(Sym::Data(n));
+                }
                 Operator::F32Const { value } => {
                     self.data(Elem::F32)?;
-                    let n = self.leaf(Node::Const(u64::from(value.bits())));
+                    let n = self.leaf(Node::Const(Elem::F32, u64::from(value.bits())));
                     stack.push(Sym::Data(n));
                 }
                 Operator::F64Const { value } => {
                     self.data(Elem::F64)?;
-                    let n = self.leaf(Node::Const(value.bits()));
+                    let n = self.leaf(Node::Const(Elem::F64, value.bits()));
                     stack.push(Sym::Data(n));
                 }
                 Operator::F32Sqrt | Operator::F32Abs | Operator::F32Neg => {
-                    self.data(Elem::F32)?;
-                    self.unary(&mut stack, op)?;
+                    self.unary(&mut stack, op, Elem::F32)?;
                 }
                 Operator::F64Sqrt | Operator::F64Abs | Operator::F64Neg => {
-                    self.data(Elem::F64)?;
-                    self.unary(&mut stack, op)?;
+                    self.unary(&mut stack, op, Elem::F64)?;
                 }
                 Operator::F32Add
                 | Operator::F32Sub
@@ -472,8 +571,7 @@ impl Builder<'_> {
                 | Operator::F32Div
                 | Operator::F32Min
                 | Operator::F32Max => {
-                    self.data(Elem::F32)?;
-                    self.binary(&mut stack, op)?;
+                    self.binary(&mut stack, op, Elem::F32)?;
                 }
                 Operator::F64Add
                 | Operator::F64Sub
@@ -481,26 +579,27 @@ impl Builder<'_> {
                 | Operator::F64Div
                 | Operator::F64Min
                 | Operator::F64Max => {
-                    self.data(Elem::F64)?;
-                    self.binary(&mut stack, op)?;
+                    self.binary(&mut stack, op, Elem::F64)?;
                 }
                 Operator::I32Load { memarg }
                 | Operator::F32Load { memarg }
                 | Operator::F64Load { memarg } => {
-                    self.data(match op {
+                    let ty = match op {
                         Operator::I32Load { .. } => Elem::I32,
                         Operator::F32Load { .. } => Elem::F32,
                         _ => Elem::F64,
-                    })?;
+                    };
+                    self.data(ty)?;
                     let Sym::Int(addr) = stack.pop()? else {
                         return None;
                     };
                     let (group, k) = self.access(AccessKind::Load, &addr, memarg.offset);
-                    let n = self.node(Node::Load {
+                    let load = Node::Load {
                         group,
                         k,
                         offset: memarg.offset,
-                    });
+                    };
+                    let n = self.typed(load, ty);
                     stack.push(Sym::Data(n));
                 }
                 Operator::I32Store { memarg }
@@ -549,7 +648,7 @@ impl Builder<'_> {
         }
         let l = self.as_data(l)?;
         let r = self.as_data(r)?;
-        Some(Sym::Data(self.node(Node::Binary(bin, l, r))))
+        Some(Sym::Data(self.typed(Node::Binary(bin, l, r), Elem::I32)))
     }
 
     /// `v` as a data node: data, or an i32 value `konst + Σ coef · local`
@@ -567,35 +666,36 @@ impl Builder<'_> {
             self.data_locals.insert(local);
             let mut term = self.leaf(Node::Local(local));
             if coef != 1 {
-                let c = self.leaf(Node::Const(u64::from(coef as u32)));
-                term = self.node(Node::Binary(Binary::Mul, term, c));
+                let c = self.leaf(Node::Const(Elem::I32, u64::from(coef as u32)));
+                term = self.typed(Node::Binary(Binary::Mul, term, c), Elem::I32);
             }
             sum = Some(match sum {
-                Some(s) => self.node(Node::Binary(Binary::Add, s, term)),
+                Some(s) => self.typed(Node::Binary(Binary::Add, s, term), Elem::I32),
                 None => term,
             });
         }
-        let konst = self.leaf(Node::Const(u64::from(a.konst as u32)));
+        let konst = self.leaf(Node::Const(Elem::I32, u64::from(a.konst as u32)));
         Some(match sum {
             None => konst,
             Some(s) if a.konst == 0 => s,
-            Some(s) => self.node(Node::Binary(Binary::Add, s, konst)),
+            Some(s) => self.typed(Node::Binary(Binary::Add, s, konst), Elem::I32),
         })
     }
 
-    /// Notes that the data is of type `elem`: `None` when it was of the
-    /// other type so far.
+    /// Notes a data value of type `elem`: `None` when the values so far
+    /// had another size.
     fn data(&mut self, elem: Elem) -> Option<()> {
-        match self.elem {
-            Some(e) if e != elem => None,
+        match self.size {
+            Some(size) if size != elem.size() => None,
             _ => {
-                self.elem = Some(elem);
+                self.size = Some(elem.size());
                 Some(())
             }
         }
     }
 
-    fn unary(&mut self, stack: &mut Vec<Sym>, op: &Operator<'_>) -> Option<()> {
+    fn unary(&mut self, stack: &mut Vec<Sym>, op: &Operator<'_>, ty: Elem) -> Option<()> {
+        self.data(ty)?;
         let Sym::Data(a) = stack.pop()? else {
             return None;
         };
@@ -604,12 +704,13 @@ impl Builder<'_> {
             Operator::F32Abs | Operator::F64Abs => Unary::Abs,
             _ => Unary::Neg,
         };
-        let n = self.node(Node::Unary(u, a));
+        let n = self.typed(Node::Unary(u, a), ty);
         stack.push(Sym::Data(n));
         Some(())
     }
 
-    fn binary(&mut self, stack: &mut Vec<Sym>, op: &Operator<'_>) -> Option<()> {
+    fn binary(&mut self, stack: &mut Vec<Sym>, op: &Operator<'_>, ty: Elem) -> Option<()> {
+        self.data(ty)?;
         let (Sym::Data(r), Sym::Data(l)) = (stack.pop()?, stack.pop()?) else {
             return None;
         };
@@ -621,7 +722,7 @@ impl Builder<'_> {
             Operator::F32Min | Operator::F64Min => Binary::Min,
             _ => Binary::Max,
         };
-        let n = self.node(Node::Binary(bin, l, r));
+        let n = self.typed(Node::Binary(bin, l, r), ty);
         stack.push(Sym::Data(n));
         Some(())
     }
@@ -663,18 +764,29 @@ impl Builder<'_> {
         Some(())
     }
 
-    /// A node that is the same value wherever it appears (hash-consed).
+    /// A node that is the same value wherever it appears (hash-consed):
+    /// a local as the trip found it, or a constant.
     fn leaf(&mut self, node: Node) -> NodeId {
         if let Some(&id) = self.leaves.get(&node) {
             return id;
         }
-        let id = self.node(node.clone());
+        let ty = match node {
+            Node::Const(ty, _) => ty,
+            Node::Local(local) => match self.local_types.get(local as usize) {
+                Some(ValType::F32) => Elem::F32,
+                Some(ValType::F64) => Elem::F64,
+                _ => Elem::I32,
+            },
+            _ => unreachable!("leaves are locals and constants"),
+        };
+        let id = self.typed(node.clone(), ty);
         self.leaves.insert(node, id);
         id
     }
 
-    fn node(&mut self, node: Node) -> NodeId {
+    fn typed(&mut self, node: Node, ty: Elem) -> NodeId {
         self.nodes.push(node);
+        self.types.push(ty);
         self.nodes.len() - 1
     }
 
@@ -710,11 +822,10 @@ impl Builder<'_> {
         if leaves.contains(&node) {
             return true;
         }
-        match self.nodes[node] {
-            Node::Unary(_, a) => self.depends_on(a, leaves),
-            Node::Binary(_, a, b) => self.depends_on(a, leaves) || self.depends_on(b, leaves),
-            _ => false,
-        }
+        self.nodes[node]
+            .operands()
+            .into_iter()
+            .any(|a| self.depends_on(a, leaves))
     }
 
     /// Checks the first iteration's accesses against each other across
@@ -724,8 +835,8 @@ impl Builder<'_> {
     /// reordered: a load may not overlap a store made before it (in the
     /// same iteration, or by an earlier iteration of the trip), and stores
     /// may not overlap each other at all.
-    fn independent(&self, elem: Elem) -> bool {
-        let (size, within) = (elem.size(), elem.lanes() as i64 - 1);
+    fn independent(&self, size: i64) -> bool {
+        let within = 16 / size - 1;
         for (si, s) in self.accesses.iter().enumerate() {
             if s.kind != AccessKind::Store {
                 continue;
@@ -757,7 +868,8 @@ impl Builder<'_> {
 
     /// Groups the stores of all iterations into runs of `lanes` adjacent
     /// elements of one group; every store must be in one.
-    fn store_runs(&self, elem: Elem) -> Option<Vec<StoreRun>> {
+    fn store_runs(&self, size: i64) -> Option<Vec<StoreRun>> {
+        let lanes = (16 / size) as usize;
         let mut all: Vec<(usize, i64, i64, u64, NodeId)> = self
             .stores
             .iter()
@@ -766,13 +878,13 @@ impl Builder<'_> {
             .collect();
         all.sort_unstable_by_key(|&(g, at, ..)| (g, at));
         let mut runs = Vec::new();
-        for run in all.chunks(elem.lanes()) {
+        for run in all.chunks(lanes) {
             let first = run[0];
-            let adjacent = run.len() == elem.lanes()
+            let adjacent = run.len() == lanes
                 && run
                     .iter()
                     .zip(0..)
-                    .all(|(s, i)| s.0 == first.0 && s.1 == first.1 + i * elem.size());
+                    .all(|(s, i)| s.0 == first.0 && s.1 == first.1 + i * size);
             if !adjacent {
                 return None;
             }
@@ -785,6 +897,37 @@ impl Builder<'_> {
         }
         (!runs.is_empty()).then_some(runs)
     }
+}
+
+/// The condition of an i32 comparison.
+fn int_cc(op: &Operator<'_>) -> Option<IntCC> {
+    Some(match *op {
+        Operator::I32Eq => IntCC::Equal,
+        Operator::I32Ne => IntCC::NotEqual,
+        Operator::I32LtS => IntCC::SignedLessThan,
+        Operator::I32LtU => IntCC::UnsignedLessThan,
+        Operator::I32GtS => IntCC::SignedGreaterThan,
+        Operator::I32GtU => IntCC::UnsignedGreaterThan,
+        Operator::I32LeS => IntCC::SignedLessThanOrEqual,
+        Operator::I32LeU => IntCC::UnsignedLessThanOrEqual,
+        Operator::I32GeS => IntCC::SignedGreaterThanOrEqual,
+        Operator::I32GeU => IntCC::UnsignedGreaterThanOrEqual,
+        _ => return None,
+    })
+}
+
+/// The condition of a float comparison (`ne` is true for NaNs, as
+/// Cranelift's `NotEqual`; the others false).
+fn float_cc(op: &Operator<'_>) -> Option<FloatCC> {
+    Some(match *op {
+        Operator::F32Eq | Operator::F64Eq => FloatCC::Equal,
+        Operator::F32Ne | Operator::F64Ne => FloatCC::NotEqual,
+        Operator::F32Lt | Operator::F64Lt => FloatCC::LessThan,
+        Operator::F32Gt | Operator::F64Gt => FloatCC::GreaterThan,
+        Operator::F32Le | Operator::F64Le => FloatCC::LessThanOrEqual,
+        Operator::F32Ge | Operator::F64Ge => FloatCC::GreaterThanOrEqual,
+        _ => return None,
+    })
 }
 
 /// An i32 operation on address-like values, if it stays affine.

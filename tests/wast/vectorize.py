@@ -1,0 +1,184 @@
+#!/usr/bin/env python3
+"""Writes the commands of tests/wast/vectorize.wast: the answers of
+Wasmtime (PyPI `wasmtime`) for the script's module, so that every board
+must give what the reference gives.
+
+Edit the module in the .wast itself, add its cases here, then run
+`python3 tests/wast/vectorize.py` from the repository's root; the header
+comment and the module are kept, the commands after the module rewritten.
+"""
+import pathlib
+import struct
+
+import wasmtime
+
+SCRIPT = pathlib.Path(__file__).with_suffix(".wast")
+text = SCRIPT.read_text()
+start = text.index("(module\n")
+end = text.index("\n)\n", start) + len("\n)\n")
+store = wasmtime.Store()
+module = wasmtime.Module(store.engine, text[start:end])
+inst = wasmtime.Instance(store, module, [])
+ex = inst.exports(store)
+out = []
+def lit(v, ty):
+    if ty in ('f64', 'f32'):
+        return f"({ty}.const {float(v).hex()})" if v == v else f"({ty}.const nan)"
+    return f"({ty}.const {v})"
+def call(name, *args, result=None):
+    # args: (ty, value)
+    a = " ".join(lit(v, t) for t, v in args)
+    try:
+        r = ex[name](store, *[v for _, v in args])
+    except wasmtime.Trap as e:
+        out.append(f'(assert_trap (invoke "{name}" {a}) "out of bounds memory access")')
+        return
+    if result is None:
+        out.append(f'(invoke "{name}" {a})')
+    else:
+        out.append(f'(assert_return (invoke "{name}" {a}) {lit(r, result)})')
+I = lambda v: ('i32', v)
+F = lambda v: ('f64', v)
+def fill(p, n, seed): call("fill", I(p), I(n), F(seed))
+def check(p, n): call("checksum", I(p), I(n), result='f64')
+X, Y = 1024, 8192
+W, V = 24576, 32768
+for n in [1, 2, 3, 16, 17, 18, 19, 20, 21, 100, 101]:
+    fill(X, 110, 1.5); fill(Y, 110, -0.75)
+    call("axpy", I(X), I(Y), I(n), F(0.3), result='i32'); check(Y, 110)
+# Overlapping x and y: the run-time check picks the scalar loop.
+for d in [-16, -8, 8, 16, 0]:
+    fill(X, 130, 1.25)
+    call("axpy", I(X), I(X + d), I(100), F(0.5), result='i32'); check(X - 16, 140)
+for n in [3, 48, 51, 54, 57, 99]:
+    fill(X, 110, 2.5); fill(Y, 110, -1.5)
+    call("unrolled", I(X), I(Y), I(n), F(1.75)); check(Y, 110)
+for n in [3, 4, 18, 19, 20, 21, 50, 51]:
+    fill(X, 60, 0.5); fill(Y, 60, 9.0)
+    call("smooth", I(X), I(Y), I(n), result='f64'); check(Y, 60)
+for d in [8, 16, -8, 24, 800]:
+    for n in [1, 2, 17, 18, 40]:
+        fill(X, 60, 1.0)
+        call("shift", I(X + 8), I(n), I(d)); check(X, 160)
+        fill(X, 60, 1.0)
+        call("shift_up", I(X + 8), I(n), I(d)); check(X, 160)
+for n in [1, 2, 17, 18, 19, 30]:
+    fill(X, 40, 1.0); call("shift_same2", I(X), I(n)); check(X, 40)
+    fill(X, 40, 1.0); call("shift_same1", I(X), I(n)); check(X, 40)
+for n in [1, 2, 20, 21]:
+    fill(X, 50, 1.0); call("store_then_load", I(X), I(n)); check(X, 50)
+for n in [1, 17, 18, 24]:
+    fill(X, 30, 1.0); call("negative_constant", I(X), I(n)); check(X - 1024, 30); check(X + 1024, 30)
+# Traps: the stores before the faulting iteration happen, as in the scalar loop.
+END = 65536
+fill(X, 40, 1.0); fill(END - 40, 5, 2.0)
+call("axpy", I(X), I(END - 40), I(30), F(1.0), result='i32'); check(END - 40, 5)
+fill(END - 160, 20, 2.0)
+call("axpy", I(X), I(END - 160), I(20), F(1.0), result='i32'); check(END - 160, 20)
+# The vector part's last element the first out of bounds: the scalar
+# loop must write everything before it.
+fill(END - 152, 19, 3.0)
+call("axpy", I(X), I(END - 152), I(21), F(1.0), result='i32'); check(END - 152, 19)
+call("axpy", I(-8), I(Y), I(30), F(1.0), result='i32'); check(Y, 30)
+call("axpy", I(X), I(-16), I(30), F(1.0), result='i32')
+fill(X, 60, 0.5)
+call("smooth", I(X), I(END - 80), I(40), result='f64'); check(END - 80, 10)
+
+# -- f32, four lanes -----------------------------------------------------
+import struct as _s
+def f32(v): return _s.unpack('<f', _s.pack('<f', v))[0]
+F32 = lambda v: ('f32', f32(v))
+def fill32(p, n, seed): call("fill32", I(p), I(n), F32(seed))
+def check32(p, n): call("checksum32", I(p), I(n), result='f32')
+for n in [1, 2, 3, 16, 17, 18, 19, 20, 21, 22, 23, 100, 101, 102, 103]:
+    fill32(X, 110, 1.5); fill32(Y, 110, -0.75)
+    call("axpy32", I(X), I(Y), I(n), F32(0.3), result='i32'); check32(Y, 110)
+for d in [-12, -8, -4, 4, 8, 12, 16, 0]:
+    fill32(X, 130, 1.25)
+    call("axpy32", I(X), I(X + d), I(100), F32(0.5), result='i32'); check32(X - 16, 140)
+for n in [3, 48, 51, 54, 57, 60, 63, 99]:
+    fill32(X, 110, 2.5); fill32(Y, 110, -1.5)
+    call("unrolled32", I(X), I(Y), I(n), F32(1.75)); check32(Y, 110)
+for n in [3, 4, 18, 19, 20, 21, 22, 23, 50, 51, 52, 53]:
+    fill32(X, 60, 0.5); fill32(Y, 60, 9.0)
+    call("smooth32", I(X), I(Y), I(n), result='f32'); check32(Y, 60)
+for d in [4, 8, 12, 16, -4, 400]:
+    for n in [1, 2, 17, 18, 19, 20, 40]:
+        fill32(X, 60, 1.0)
+        call("shift32", I(X + 16), I(n), I(d)); check32(X, 160)
+        fill32(X, 60, 1.0)
+        call("shift_up32", I(X + 16), I(n), I(d)); check32(X, 160)
+for k in [1, 2, 3, 4]:
+    for n in [1, 4, 17, 18, 19, 20, 21, 30]:
+        fill32(X, 40, 1.0); call(f"shift_same32_{k}", I(X), I(n)); check32(X, 40)
+for n in [1, 2, 20, 21]:
+    fill32(X, 50, 1.0); call("store_then_load32", I(X), I(n)); check32(X, 50)
+for n in [1, 17, 18, 19, 20, 24]:
+    fill32(X, 30, 1.0); call("negative_constant32", I(X), I(n)); check32(X - 1024, 30); check32(X + 1024, 30)
+fill32(X, 40, 1.0); fill32(END - 20, 5, 2.0)
+call("axpy32", I(X), I(END - 20), I(30), F32(1.0), result='i32'); check32(END - 20, 5)
+fill32(END - 80, 20, 2.0)
+call("axpy32", I(X), I(END - 80), I(20), F32(1.0), result='i32'); check32(END - 80, 20)
+fill32(END - 76, 19, 3.0)
+call("axpy32", I(X), I(END - 76), I(21), F32(1.0), result='i32'); check32(END - 76, 19)
+call("axpy32", I(X), I(-4), I(30), F32(1.0), result='i32')
+fill32(X, 60, 0.5)
+call("smooth32", I(X), I(END - 40), I(40), result='f32'); check32(END - 40, 10)
+# -- i32, four lanes -----------------------------------------------------
+def filli(p, n, seed): call("filli", I(p), I(n), I(seed))
+def checki(p, n): call("checksumi", I(p), I(n), result='i32')
+for n in [1, 2, 16, 17, 18, 19, 20, 100, 101, 102, 103]:
+    filli(X, 110, 12345); filli(Y, 110, -777)
+    call("axpyi", I(X), I(Y), I(n), I(-3), result='i32'); checki(Y, 110)
+for d in [-8, -4, 4, 8, 12, 16, 0]:
+    filli(X, 130, 99)
+    call("axpyi", I(X), I(X + d), I(100), I(7), result='i32'); checki(X - 16, 140)
+for n in [2, 34, 36, 38, 40, 100]:
+    filli(X, 110, 31); filli(Y, 110, -5)
+    call("mixi", I(X), I(Y), I(n)); checki(Y, 110)
+for n in [8, 136, 144, 152, 160, 800]:
+    filli(X, 820, 1)
+    call("splati", I(X), I(n), I(-42)); checki(X, 820)
+for n in [3, 18, 19, 20, 21, 22, 50, 51]:
+    filli(X, 60, 5); filli(Y, 60, 9)
+    call("smoothi", I(X), I(Y), I(n), result='i32'); checki(Y, 60)
+for k in [1, 2, 3, 4]:
+    for n in [1, 17, 18, 19, 20, 30]:
+        filli(X, 40, 3); call(f"shift_samei_{k}", I(X), I(n)); checki(X, 40)
+filli(X, 40, 1); filli(END - 20, 5, 2)
+call("axpyi", I(X), I(END - 20), I(30), I(1), result='i32'); checki(END - 20, 5)
+filli(END - 76, 19, 3)
+call("axpyi", I(X), I(END - 76), I(21), I(1), result='i32'); checki(END - 76, 19)
+filli(X, 60, 5)
+call("smoothi", I(X), I(END - 40), I(40), result='i32'); checki(END - 40, 10)
+
+# -- comparisons and selects, four 32-bit lanes -------------------------
+def fillcmp32(p, n, seed): call("fillcmp32", I(p), I(n), I(seed))
+def fillcmpi(p, n, seed): call("fillcmpi", I(p), I(n), I(seed))
+Z = 16384
+for n in [1, 2, 16, 17, 18, 19, 20, 100, 101, 102, 103]:
+    fillcmp32(X, 110, 3); fillcmp32(Y, 110, 5); filli(Z, 110, 1)
+    call("cmpf32", I(X), I(Y), I(Z), I(n)); checki(Z, 110)
+    fillcmpi(X, 110, 2); fillcmpi(Y, 110, 7); filli(Z, 110, 1)
+    call("cmpi", I(X), I(Y), I(Z), I(n)); checki(Z, 110)
+    fillcmp32(X, 110, 4); fillcmp32(Y, 110, 3); filli(Z, 110, 1)
+    call("selectf32", I(X), I(Y), I(Z), I(n), F32(0.5)); checki(Z, 110)
+    fillcmpi(X, 110, 5); fillcmpi(Y, 110, 2); fillcmpi(Z, 110, 4); filli(W, 110, 1)
+    fillcmp32(V, 110, 5)
+    call("selectmixed", I(X), I(Y), I(Z), I(W), I(V), I(n)); checki(W, 110); checki(V, 110)
+    filli(Z, 110, 1)
+    call("cmpf64", I(X), I(Y), I(Z), I(n)); checki(Z, 110)
+for n in [2, 16, 18, 20, 34, 100]:
+    filli(X, 110, 7); filli(Y, 110, 1)
+    call("selecti", I(X), I(Y), I(n), I(-9), I(123)); checki(Y, 110)
+# The output overlapping an input: the run-time check picks the scalar loop.
+for d in [-8, -4, 4, 8, 0]:
+    fillcmp32(X, 130, 3); fillcmp32(Y, 130, 5)
+    call("cmpf32", I(X), I(Y), I(X + d), I(100)); checki(X - 16, 140)
+# Traps after the stores before them, as in the scalar loop.
+fillcmpi(X, 40, 2); fillcmpi(Y, 40, 7); filli(END - 20, 5, 2)
+call("cmpi", I(X), I(Y), I(END - 20), I(30)); checki(END - 20, 5)
+fillcmp32(X, 40, 4); fillcmp32(Y, 40, 3)
+call("selectf32", I(X), I(Y), I(END - 76), I(21), F32(1.0)); checki(END - 76, 19)
+
+SCRIPT.write_text(text[:end] + "\n" + "\n".join(out) + "\n")
