@@ -181,4 +181,34 @@ call("cmpi", I(X), I(Y), I(END - 20), I(30)); checki(END - 20, 5)
 fillcmp32(X, 40, 4); fillcmp32(Y, 40, 3)
 call("selectf32", I(X), I(Y), I(END - 76), I(21), F32(1.0)); checki(END - 76, 19)
 
+# -- 8- and 16-bit elements in 32-bit lanes ------------------------------
+for n in [2, 16, 18, 20, 34, 36, 100]:
+    fillcmpi(X, 110, 3); filli(Y, 110, 1)
+    call("widen16", I(X), I(Y), I(n)); checki(Y, 110)
+    fillcmpi(X, 110, 3); filli(Y, 110, 1)
+    call("widen16b", I(X), I(Y), I(n)); checki(Y, 110)
+for n in [1, 16, 17, 18, 19, 20, 101]:
+    filli(X, 110, 5); filli(Y, 110, 6); filli(Z, 110, 7)
+    fillcmpi(W, 110, 2); fillcmpi(V, 110, 3)
+    call("mixed16", I(X), I(Y), I(Z), I(W + 2), I(V), I(W), I(n), result='i32')
+    checki(X, 110); checki(W, 110)
+for n in [1, 16, 17, 18, 19, 20, 33, 100, 103]:
+    fillcmpi(X, 40, 7); filli(Y, 40, 9)
+    call("bytes", I(X), I(Y), I(n), I(-100)); checki(Y, 40)
+for k in [1, 3, 4]:
+    for n in [1, 17, 18, 19, 20, 30]:
+        fillcmpi(X, 40, 5); call(f"shift16_{k}", I(X), I(n)); checki(X, 40)
+for n in [1, 17, 18, 19, 20, 30]:
+    fillcmpi(X, 40, 5); call("overlap16", I(X), I(n)); checki(X, 40)
+# The 16-bit output overlapping an input by a few bytes: sent to the
+# scalar loop by the run-time check.
+for d in [-6, -2, 2, 6]:
+    fillcmpi(W, 110, 2); fillcmpi(V, 110, 3)
+    call("mixed16", I(X), I(Y), I(Z), I(W + d), I(V), I(W), I(40), result='i32'); checki(W - 8, 110)
+# Traps: the bytes and halves before the fault are written.
+fillcmpi(X, 40, 7); filli(END - 20, 5, 2)
+call("bytes", I(X), I(END - 19), I(30), I(1)); checki(END - 20, 5)
+fillcmpi(X, 40, 3); filli(END - 40, 10, 2)
+call("widen16", I(X), I(END - 40), I(20)); checki(END - 40, 10)
+
 SCRIPT.write_text(text[:end] + "\n" + "\n".join(out) + "\n")

@@ -4,12 +4,12 @@
 use cranelift_codegen::ir::{
     ConstantData, InstBuilder, Type, Value,
     condcodes::IntCC,
-    types::{F32, F32X4, F64, F64X2, I8X16, I32, I32X4, I64},
+    types::{F32, F32X4, F64, F64X2, I8X16, I32, I32X4, I64, I64X2},
 };
 use cranelift_frontend::Variable;
 use std::collections::HashMap;
 
-use super::plan::{Binary, Compare, Elem, Node, NodeId, Plan, Unary};
+use super::plan::{Binary, Compare, Elem, Ext, Node, NodeId, Plan, Unary};
 use crate::translate::control::args;
 use crate::translate::environ::{POINTER, vmctx};
 use crate::translate::{FuncTranslator, Vectorize};
@@ -178,7 +178,9 @@ impl FuncTranslator<'_, '_> {
         let mut far: Vec<(usize, i64)> = Vec::new();
         if let Some(encoding) = self.env.anchor_offsets {
             let loads = plan.nodes.iter().filter_map(|n| match *n {
-                Node::Load { group, k, offset } => Some((group, plan.groups[group].rel(k, offset))),
+                Node::Load {
+                    group, k, offset, ..
+                } => Some((group, plan.groups[group].rel(k, offset))),
                 _ => None,
             });
             let stores = plan
@@ -277,6 +279,7 @@ impl FuncTranslator<'_, '_> {
             .iter()
             .map(|s| {
                 let v = self.pack(&mut body, &s.values);
+                let v = self.narrow(v, s.bytes);
                 (s.group, plan.groups[s.group].rel(s.k, s.offset), v)
             })
             .collect();
@@ -385,10 +388,33 @@ impl FuncTranslator<'_, '_> {
                 let mask = self.reshape(vector_type, mask);
                 self.b.ins().bitselect(mask, a, b)
             }
-            Node::Load { group, k, offset } if self.contiguous(plan, nodes) => {
+            Node::Load {
+                group,
+                k,
+                offset,
+                ext,
+            } if self.contiguous(plan, nodes) => {
                 let rel = plan.groups[*group].rel(*k, *offset);
                 let (p, offset) = self.address(body, *group, rel);
-                self.b.ins().load(vector_type, self.flags.heap, p, offset)
+                let heap = self.flags.heap;
+                match ext {
+                    Ext::Full => self.b.ins().load(vector_type, heap, p, offset),
+                    Ext::U16 => self.b.ins().uload16x4(heap, p, offset),
+                    Ext::S16 => self.b.ins().sload16x4(heap, p, offset),
+                    // Four bytes, widened twice.
+                    Ext::U8 | Ext::S8 => {
+                        let bytes = self.b.ins().load(I32, heap, p, offset);
+                        let v = self.b.ins().scalar_to_vector(I32X4, bytes);
+                        let v = self.reshape(I8X16, v);
+                        let signed = *ext == Ext::S8;
+                        let widen = |t: &mut Self, v| match signed {
+                            true => t.b.ins().swiden_low(v),
+                            false => t.b.ins().uwiden_low(v),
+                        };
+                        let v = widen(self, v);
+                        widen(self, v)
+                    }
+                }
             }
             _ => {
                 let sources: Vec<(Value, u8)> =
@@ -436,6 +462,32 @@ impl FuncTranslator<'_, '_> {
         m
     }
 
+    /// What a store of `bytes` per lane writes of the `i32x4` `v`: the
+    /// lanes' low bytes, packed (`store16`: 8 bytes, `store8`: 4), else
+    /// `v` itself.
+    fn narrow(&mut self, v: Value, bytes: i64) -> Value {
+        let lane = self.b.func.dfg.value_type(v).lane_type().bytes() as i64;
+        if bytes == lane {
+            return v;
+        }
+        let mut mask = [0u8; 16];
+        for (i, m) in mask.iter_mut().enumerate() {
+            let (element, byte) = (i / bytes as usize, i % bytes as usize);
+            *m = ((element * lane as usize + byte) % 16) as u8;
+        }
+        let packed = self.shuffle(I8X16, v, v, mask);
+        match bytes {
+            2 => {
+                let wide = self.reshape(I64X2, packed);
+                self.b.ins().extractlane(wide, 0)
+            }
+            _ => {
+                let wide = self.reshape(I32X4, packed);
+                self.b.ins().extractlane(wide, 0)
+            }
+        }
+    }
+
     /// The address of the access `rel` bytes past `group`'s base in this
     /// trip: (pointer, offset to encode).
     fn address(&mut self, body: &mut Body<'_>, group: usize, rel: i64) -> (Value, i32) {
@@ -464,16 +516,22 @@ impl FuncTranslator<'_, '_> {
     /// Whether `nodes` load adjacent elements of one group, in order.
     fn contiguous(&self, plan: &Plan, nodes: &[NodeId]) -> bool {
         let at = |n: NodeId| match plan.nodes[n] {
-            Node::Load { group, k, offset } => Some((group, plan.groups[group].rel(k, offset))),
+            Node::Load {
+                group,
+                k,
+                offset,
+                ext,
+            } => Some((group, plan.groups[group].rel(k, offset), ext)),
             _ => None,
         };
-        let Some((group, rel)) = at(nodes[0]) else {
+        let Some((group, rel, ext)) = at(nodes[0]) else {
             return false;
         };
+        let bytes = ext.bytes(plan.types[nodes[0]]);
         nodes
             .iter()
             .zip(0..)
-            .all(|(&n, i)| at(n) == Some((group, rel + i * plan.size)))
+            .all(|(&n, i)| at(n) == Some((group, rel + i * bytes, ext)))
     }
 
     /// A vector with node `n`'s value in the returned lane.
@@ -559,11 +617,23 @@ impl FuncTranslator<'_, '_> {
                     let (vector, lane) = self.source(body, n);
                     self.b.ins().extractlane(vector, lane)
                 }
-                Node::Load { group, k, offset } => {
+                Node::Load {
+                    group,
+                    k,
+                    offset,
+                    ext,
+                } => {
                     let rel = body.plan.groups[group].rel(k, offset);
                     let (lane_type, _) = types(body.plan.types[n]);
                     let (p, offset) = self.address(body, group, rel);
-                    self.b.ins().load(lane_type, self.flags.heap, p, offset)
+                    let heap = self.flags.heap;
+                    match ext {
+                        Ext::Full => self.b.ins().load(lane_type, heap, p, offset),
+                        Ext::S8 => self.b.ins().sload8(I32, heap, p, offset),
+                        Ext::U8 => self.b.ins().uload8(I32, heap, p, offset),
+                        Ext::S16 => self.b.ins().sload16(I32, heap, p, offset),
+                        Ext::U16 => self.b.ins().uload16(I32, heap, p, offset),
+                    }
                 }
                 Node::Compare(cmp, a, b) => {
                     let a = self.scalar(body, a);

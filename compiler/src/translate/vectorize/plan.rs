@@ -60,6 +60,28 @@ impl Elem {
     }
 }
 
+/// How a loaded value is kept in memory: in its type's full width, or in
+/// the low bytes of an `i32` (Wasm's `i32.load8_s`, `i32.load16_u` ...).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub(super) enum Ext {
+    Full,
+    S8,
+    U8,
+    S16,
+    U16,
+}
+
+impl Ext {
+    /// Bytes in memory of a value of type `ty`.
+    pub fn bytes(self, ty: Elem) -> i64 {
+        match self {
+            Ext::Full => ty.size(),
+            Ext::S8 | Ext::U8 => 1,
+            Ext::S16 | Ext::U16 => 2,
+        }
+    }
+}
+
 /// A value of one iteration of the trip.
 #[derive(Clone, PartialEq, Eq, Hash, Debug)]
 pub(super) enum Node {
@@ -72,6 +94,7 @@ pub(super) enum Node {
         group: usize,
         k: i64,
         offset: u64,
+        ext: Ext,
     },
     Unary(Unary, NodeId),
     Binary(Binary, NodeId, NodeId),
@@ -132,12 +155,15 @@ pub(super) struct Recurrence {
 }
 
 /// One store per lane, adjacent elements from any iterations of the trip,
-/// written as one vector; `k` and `offset` are the first's.
+/// written as one vector; `k` and `offset` are the first's. Elements of
+/// `bytes` less than the lane's size are the lanes' low bytes (`store8`,
+/// `store16`).
 #[derive(Debug)]
 pub(super) struct StoreRun {
     pub group: usize,
     pub k: i64,
     pub offset: u64,
+    pub bytes: i64,
     pub values: Vec<NodeId>,
 }
 
@@ -255,6 +281,24 @@ struct Access {
     kind: AccessKind,
     group: usize,
     at: i64,
+    bytes: i64,
+}
+
+/// A store of one iteration of the trip.
+#[derive(Clone, Copy)]
+struct Stored {
+    group: usize,
+    k: i64,
+    offset: u64,
+    bytes: i64,
+    value: NodeId,
+}
+
+impl Stored {
+    /// Its distance from the group's base, less `kmin`.
+    fn at(&self) -> i64 {
+        self.k + self.offset as i64
+    }
 }
 
 /// The symbolic state of the passes.
@@ -269,14 +313,15 @@ struct Builder<'a> {
     types: Vec<Elem>,
     leaves: HashMap<Node, NodeId>,
     groups: Vec<Group>,
-    /// Per group, the `k`s and `offset`s seen (for `kmin` and `end`).
-    extents: Vec<Vec<(i64, u64)>>,
+    /// Per group, the `k`s, `offset`s and sizes seen (for `kmin` and
+    /// `end`).
+    extents: Vec<Vec<(i64, u64, i64)>>,
     locals: HashMap<u32, Sym>,
     read_first: HashSet<u32>,
     written: HashSet<u32>,
     accesses: Vec<Access>,
-    /// Per iteration of the trip: (group, k, offset, value).
-    stores: Vec<Vec<(usize, i64, u64, NodeId)>>,
+    /// Per iteration of the trip, its stores.
+    stores: Vec<Vec<Stored>>,
     lane: usize,
 }
 
@@ -416,10 +461,10 @@ pub(crate) fn plan(body: &[Operator<'_>], local_types: &[ValType]) -> Option<Pla
     }
 
     for (g, extent) in b.groups.iter_mut().zip(&b.extents) {
-        g.kmin = extent.iter().map(|&(k, _)| k).min()?;
+        g.kmin = extent.iter().map(|&(k, ..)| k).min()?;
         g.end = extent
             .iter()
-            .map(|&(k, offset)| k - g.kmin + offset as i64 + size)
+            .map(|&(k, offset, bytes)| k - g.kmin + offset as i64 + bytes)
             .max()?;
         // The vector loop's accesses take `rel` as their offset.
         if g.end > i64::from(i32::MAX) {
@@ -582,42 +627,63 @@ impl Builder<'_> {
                     self.binary(&mut stack, op, Elem::F64)?;
                 }
                 Operator::I32Load { memarg }
+                | Operator::I32Load8S { memarg }
+                | Operator::I32Load8U { memarg }
+                | Operator::I32Load16S { memarg }
+                | Operator::I32Load16U { memarg }
                 | Operator::F32Load { memarg }
                 | Operator::F64Load { memarg } => {
-                    let ty = match op {
-                        Operator::I32Load { .. } => Elem::I32,
-                        Operator::F32Load { .. } => Elem::F32,
-                        _ => Elem::F64,
+                    let (ty, ext) = match op {
+                        Operator::I32Load { .. } => (Elem::I32, Ext::Full),
+                        Operator::I32Load8S { .. } => (Elem::I32, Ext::S8),
+                        Operator::I32Load8U { .. } => (Elem::I32, Ext::U8),
+                        Operator::I32Load16S { .. } => (Elem::I32, Ext::S16),
+                        Operator::I32Load16U { .. } => (Elem::I32, Ext::U16),
+                        Operator::F32Load { .. } => (Elem::F32, Ext::Full),
+                        _ => (Elem::F64, Ext::Full),
                     };
                     self.data(ty)?;
                     let Sym::Int(addr) = stack.pop()? else {
                         return None;
                     };
-                    let (group, k) = self.access(AccessKind::Load, &addr, memarg.offset);
+                    let bytes = ext.bytes(ty);
+                    let (group, k) = self.access(AccessKind::Load, &addr, memarg.offset, bytes);
                     let load = Node::Load {
                         group,
                         k,
                         offset: memarg.offset,
+                        ext,
                     };
                     let n = self.typed(load, ty);
                     stack.push(Sym::Data(n));
                 }
                 Operator::I32Store { memarg }
+                | Operator::I32Store8 { memarg }
+                | Operator::I32Store16 { memarg }
                 | Operator::F32Store { memarg }
                 | Operator::F64Store { memarg } => {
-                    self.data(match op {
-                        Operator::I32Store { .. } => Elem::I32,
-                        Operator::F32Store { .. } => Elem::F32,
-                        _ => Elem::F64,
-                    })?;
+                    let (ty, bytes) = match op {
+                        Operator::I32Store { .. } => (Elem::I32, 4),
+                        Operator::I32Store8 { .. } => (Elem::I32, 1),
+                        Operator::I32Store16 { .. } => (Elem::I32, 2),
+                        Operator::F32Store { .. } => (Elem::F32, 4),
+                        _ => (Elem::F64, 8),
+                    };
+                    self.data(ty)?;
                     let value = stack.pop()?;
                     let value = self.as_data(value)?;
                     let Sym::Int(addr) = stack.pop()? else {
                         return None;
                     };
-                    let (group, k) = self.access(AccessKind::Store, &addr, memarg.offset);
+                    let (group, k) = self.access(AccessKind::Store, &addr, memarg.offset, bytes);
                     self.groups[group].stored = true;
-                    self.stores[self.lane].push((group, k, memarg.offset, value));
+                    self.stores[self.lane].push(Stored {
+                        group,
+                        k,
+                        offset: memarg.offset,
+                        bytes,
+                        value,
+                    });
                 }
                 _ => return None,
             }
@@ -791,7 +857,7 @@ impl Builder<'_> {
     }
 
     /// Records an access; its group and `k`.
-    fn access(&mut self, kind: AccessKind, addr: &Affine, offset: u64) -> (usize, i64) {
+    fn access(&mut self, kind: AccessKind, addr: &Affine, offset: u64, bytes: i64) -> (usize, i64) {
         let group = match self.groups.iter().position(|g| g.terms == addr.terms) {
             Some(g) => g,
             None => {
@@ -807,12 +873,13 @@ impl Builder<'_> {
             }
         };
         let k = i64::from(addr.konst);
-        self.extents[group].push((k, offset));
+        self.extents[group].push((k, offset, bytes));
         if self.lane == 0 {
             self.accesses.push(Access {
                 kind,
                 group,
                 at: k + offset as i64,
+                bytes,
             });
         }
         (group, k)
@@ -847,8 +914,8 @@ impl Builder<'_> {
                     continue;
                 }
                 // `a` in iteration i and `s` in iteration i - t overlap
-                // when |d + t delta| < size.
-                let Some((lo, hi)) = overlaps(a.at - s.at, delta, size) else {
+                // when -a.bytes < d + t delta < s.bytes.
+                let Some((lo, hi)) = overlaps(a.at - s.at, delta, a.bytes, s.bytes) else {
                     continue;
                 };
                 let ahead = lo.max(1) <= hi.min(within);
@@ -870,29 +937,26 @@ impl Builder<'_> {
     /// elements of one group; every store must be in one.
     fn store_runs(&self, size: i64) -> Option<Vec<StoreRun>> {
         let lanes = (16 / size) as usize;
-        let mut all: Vec<(usize, i64, i64, u64, NodeId)> = self
-            .stores
-            .iter()
-            .flatten()
-            .map(|&(g, k, offset, v)| (g, k + offset as i64, k, offset, v))
-            .collect();
-        all.sort_unstable_by_key(|&(g, at, ..)| (g, at));
+        let mut all: Vec<Stored> = self.stores.iter().flatten().copied().collect();
+        all.sort_unstable_by_key(|s| (s.group, s.at()));
         let mut runs = Vec::new();
         for run in all.chunks(lanes) {
             let first = run[0];
             let adjacent = run.len() == lanes
-                && run
-                    .iter()
-                    .zip(0..)
-                    .all(|(s, i)| s.0 == first.0 && s.1 == first.1 + i * size);
+                && run.iter().zip(0..).all(|(s, i)| {
+                    s.group == first.group
+                        && s.bytes == first.bytes
+                        && s.at() == first.at() + i * first.bytes
+                });
             if !adjacent {
                 return None;
             }
             runs.push(StoreRun {
-                group: first.0,
-                k: first.2,
-                offset: first.3,
-                values: run.iter().map(|s| s.4).collect(),
+                group: first.group,
+                k: first.k,
+                offset: first.offset,
+                bytes: first.bytes,
+                values: run.iter().map(|s| s.value).collect(),
             });
         }
         (!runs.is_empty()).then_some(runs)
@@ -954,16 +1018,21 @@ fn affine(op: &Operator<'_>, l: &Affine, r: &Affine) -> Option<Affine> {
     }
 }
 
-/// The range of `t` with |d + t·delta| < size, if any (`delta == 0`:
-/// every `t` when |d| < size, reported as a wide range).
-fn overlaps(d: i64, delta: i64, size: i64) -> Option<(i64, i64)> {
+/// The range of `t` with -below < d + t·delta < above, if any (`delta ==
+/// 0`: every `t` when -below < d < above, reported as a wide range). An
+/// access of `below` bytes at distance d + t·delta from one of `above`
+/// bytes overlaps it exactly then.
+fn overlaps(d: i64, delta: i64, below: i64, above: i64) -> Option<(i64, i64)> {
     if delta == 0 {
-        return (d.abs() < size).then_some((-(1 << 40), 1 << 40));
+        return (-below < d && d < above).then_some((-(1 << 40), 1 << 40));
     }
-    let (d, delta) = if delta < 0 { (-d, -delta) } else { (d, delta) };
-    // -size < d + t·delta < size
-    let lo = (-size - d).div_euclid(delta) + 1;
-    let hi = -((d - size).div_euclid(delta)) - 1;
+    // Negated: -above < -d + t·(-delta) < below.
+    let (d, delta, below, above) = match delta < 0 {
+        true => (-d, -delta, above, below),
+        false => (d, delta, below, above),
+    };
+    let lo = (-below - d).div_euclid(delta) + 1;
+    let hi = -((d - above).div_euclid(delta)) - 1;
     (lo <= hi).then_some((lo, hi))
 }
 
@@ -973,16 +1042,27 @@ mod tests {
 
     #[test]
     fn overlap_ranges() {
-        assert_eq!(overlaps(0, 24, 8), Some((0, 0)));
-        assert_eq!(overlaps(8, 24, 8), None);
-        assert_eq!(overlaps(-8_000_008, 8, 8), Some((1_000_001, 1_000_001)));
-        assert_eq!(overlaps(4, 8, 8), Some((-1, 0)));
-        assert_eq!(overlaps(0, -8, 8), Some((0, 0)));
-        assert_eq!(overlaps(8, -8, 8), Some((1, 1)));
-        assert!(overlaps(0, 0, 8).is_some());
-        assert_eq!(overlaps(8, 0, 8), None);
+        assert_eq!(overlaps(0, 24, 8, 8), Some((0, 0)));
+        assert_eq!(overlaps(8, 24, 8, 8), None);
+        assert_eq!(overlaps(-8_000_008, 8, 8, 8), Some((1_000_001, 1_000_001)));
+        assert_eq!(overlaps(4, 8, 8, 8), Some((-1, 0)));
+        assert_eq!(overlaps(0, -8, 8, 8), Some((0, 0)));
+        assert_eq!(overlaps(8, -8, 8, 8), Some((1, 1)));
+        assert!(overlaps(0, 0, 8, 8).is_some());
+        assert_eq!(overlaps(8, 0, 8, 8), None);
         // f32 elements four bytes apart per iteration: only t = 0.
-        assert_eq!(overlaps(0, 4, 4), Some((0, 0)));
-        assert_eq!(overlaps(-8, 4, 4), Some((2, 2)));
+        assert_eq!(overlaps(0, 4, 4, 4), Some((0, 0)));
+        assert_eq!(overlaps(-8, 4, 4, 4), Some((2, 2)));
+        // A 2-byte load 2 bytes past a 4-byte store (d = 2): inside it
+        // only at t = 0, and the store of the next iteration (t = -1, 4
+        // bytes on) misses it.
+        assert_eq!(overlaps(2, 4, 2, 4), Some((0, 0)));
+        // A 4-byte load at d = -2 from a 2-byte store: overlaps at t = 0.
+        assert_eq!(overlaps(-2, 4, 4, 2), Some((0, 0)));
+        assert_eq!(overlaps(-2, -4, 4, 2), Some((0, 0)));
+        // 1-byte accesses a byte apart per iteration, the load 3 bytes
+        // ahead: the store three iterations later.
+        assert_eq!(overlaps(3, -1, 1, 1), Some((3, 3)));
+        assert_eq!(overlaps(3, 1, 1, 1), Some((-3, -3)));
     }
 }
