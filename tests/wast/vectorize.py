@@ -211,4 +211,23 @@ call("bytes", I(X), I(END - 19), I(30), I(1)); checki(END - 20, 5)
 fillcmpi(X, 40, 3); filli(END - 40, 10, 2)
 call("widen16", I(X), I(END - 40), I(20)); checki(END - 40, 10)
 
+# -- sums into an i32 local -----------------------------------------------
+for n in [1, 2, 16, 17, 18, 19, 20, 21, 100, 103]:
+    filli(X, 110, 12345); filli(Y, 110, -777)
+    call("sumi", I(X), I(Y), I(n), I(99), result='i32')
+    filli(Z, 110, 3); fillcmpi(W, 40, 5)
+    call("dot", I(X), I(Y), I(Z), I(W), I(n), result='i32'); checki(Z, 110)
+    for f in ["prefix", "twice", "alternate"]:
+        filli(X, 110, 777); call(f, I(X), I(n), result='i32'); checki(X, 110)
+    fill32(X, 110, 1.25); call("sumf32", I(X), I(n), result='f32')
+for n in [4, 16, 20, 64, 68, 100]:
+    filli(X, 110, 4321); call("sum_down", I(X), I(n), result='i32')
+# The dot product's output over its input: the scalar loop.
+filli(X, 110, 5); filli(Y, 110, 6)
+call("dot", I(X), I(Y), I(X + 4), I(W), I(40), result='i32'); checki(X, 110)
+# A trap part way: the sum is lost, the stores before it made.
+filli(X, 40, 5); filli(Y, 40, 6); filli(END - 20, 5, 2)
+call("dot", I(X), I(Y), I(END - 20), I(W), I(30), result='i32'); checki(END - 20, 5)
+call("sumi", I(X), I(END - 40), I(30), I(1), result='i32')
+
 SCRIPT.write_text(text[:end] + "\n" + "\n".join(out) + "\n")

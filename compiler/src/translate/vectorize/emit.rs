@@ -158,7 +158,10 @@ impl FuncTranslator<'_, '_> {
         let mut leaves: Vec<(NodeId, Value)> = Vec::new();
         for (id, node) in plan.nodes.iter().enumerate() {
             let v = match *node {
-                Node::Local(local) if !plan.recurrences.iter().any(|r| r.local == local) => {
+                Node::Local(local)
+                    if !plan.recurrences.iter().any(|r| r.local == local)
+                        && !plan.reductions.iter().any(|r| r.local == local) =>
+                {
                     self.local_value(local)
                 }
                 Node::Const(ty, bits) => match ty {
@@ -202,7 +205,18 @@ impl FuncTranslator<'_, '_> {
             .map(|i| (i.local, self.local_value(i.local)))
             .collect();
         let preheader = self.b.create_block();
-        let mut inputs: Vec<Value> = leaves.iter().map(|&(_, v)| v).chain(firsts).collect();
+        let sums: Vec<Value> = plan
+            .reductions
+            .iter()
+            .map(|r| self.local_value(r.local))
+            .collect();
+        let carried_inputs = leaves.len()..leaves.len() + firsts.len();
+        let mut inputs: Vec<Value> = leaves
+            .iter()
+            .map(|&(_, v)| v)
+            .chain(firsts)
+            .chain(sums)
+            .collect();
         let opaque = self.env.vectorize == Vectorize::WhenPresent;
         let passed = match opaque {
             true => args(&inputs),
@@ -237,13 +251,26 @@ impl FuncTranslator<'_, '_> {
                 var
             })
             .collect();
-        let carried_vars: Vec<Variable> = inputs[leaves.len()..]
+        let carried_vars: Vec<Variable> = inputs[carried_inputs.clone()]
             .iter()
             .map(|&first| {
                 let vector_type = self.b.func.dfg.value_type(first).by(lanes as u32);
                 let vector_type = vector_type.expect("a 128-bit vector of the lane type");
                 let v = self.b.ins().splat(vector_type, first);
                 let var = self.b.declare_var(vector_type);
+                self.b.def_var(var, v);
+                var
+            })
+            .collect();
+        // A sum's vector of partial sums starts as the old value in lane
+        // 0 and zeros.
+        let sum_vars: Vec<Variable> = inputs[carried_inputs.end..]
+            .iter()
+            .map(|&old| {
+                let zero = self.b.ins().iconst(I32, 0);
+                let zeros = self.b.ins().splat(I32X4, zero);
+                let v = self.b.ins().insertlane(zeros, old, 0);
+                let var = self.b.declare_var(I32X4);
                 self.b.def_var(var, v);
                 var
             })
@@ -283,9 +310,24 @@ impl FuncTranslator<'_, '_> {
                 (s.group, plan.groups[s.group].rel(s.k, s.offset), v)
             })
             .collect();
+        let mut sums = Vec::new();
+        for (r, var) in plan.reductions.iter().zip(&sum_vars) {
+            let mut acc = self.b.use_var(*var);
+            for (negated, nodes) in &r.packs {
+                let v = self.pack(&mut body, nodes);
+                acc = match negated {
+                    true => self.b.ins().isub(acc, v),
+                    false => self.b.ins().iadd(acc, v),
+                };
+            }
+            sums.push(acc);
+        }
         for (group, rel, v) in stores {
             let (p, offset) = self.address(&mut body, group, rel);
             self.b.ins().store(self.flags.heap, v, p, offset);
+        }
+        for (var, v) in sum_vars.iter().zip(sums) {
+            self.b.def_var(*var, v);
         }
         let n = self.b.use_var(count);
         let n = self.b.ins().iadd_imm_s(n, -1);
@@ -319,6 +361,15 @@ impl FuncTranslator<'_, '_> {
             let v = self.b.use_var(*var);
             let v = self.b.ins().extractlane(v, (lanes - 1) as u8);
             self.b.def_var(self.locals[r.local as usize].0, v);
+        }
+        for (r, var) in plan.reductions.iter().zip(&sum_vars) {
+            let partial = self.b.use_var(*var);
+            let mut sum = self.b.ins().extractlane(partial, 0);
+            for lane in 1..lanes as u8 {
+                let v = self.b.ins().extractlane(partial, lane);
+                sum = self.b.ins().iadd(sum, v);
+            }
+            self.b.def_var(self.locals[r.local as usize].0, sum);
         }
         self.b.ins().jump(scalar, &[]);
 

@@ -40,8 +40,10 @@
 //!   its body at least once and leaves every local, temporaries included,
 //!   as the original loop would;
 //! - vector arithmetic rounds lane by lane as the scalar operations do,
-//!   and nothing is reassociated (a sum into one local is a recurrence
-//!   that depends on itself, which the plan refuses).
+//!   and nothing is reassociated but wrapping `i32` addition: a sum into
+//!   an `i32` local (`s = s + a[i] - b[i]`) is kept as a vector of partial
+//!   sums, added up when the vector loop ends; a float sum, whose rounding
+//!   depends on the order, stays scalar.
 //!
 //! A loop of fewer than 17 iterations goes to the scalar loop after one
 //! compare: the checks would cost more than the vectors save.
@@ -338,6 +340,9 @@ mod tests {
                 "mixed16",
                 "bytes",
                 "shift16_4",
+                "sumi",
+                "sum_down",
+                "dot",
             ]
         );
     }

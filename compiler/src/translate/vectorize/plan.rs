@@ -154,6 +154,20 @@ pub(super) struct Recurrence {
     pub lanes: Vec<NodeId>,
 }
 
+/// A term of a sum: whether it is subtracted, and its value.
+type Term = (bool, NodeId);
+
+/// An i32 local that the body only adds to (a sum: `s = s + a[i] - b[i]`).
+/// Wrapping addition is associative and commutative, so the trip adds
+/// every iteration's terms into a vector of partial sums in whatever
+/// order packs best, and the loop's exit adds up its lanes.
+#[derive(Debug)]
+pub(super) struct Reduction {
+    pub local: u32,
+    /// Vectors of terms added (`false`) or subtracted (`true`) per trip.
+    pub packs: Vec<(bool, Vec<NodeId>)>,
+}
+
 /// One store per lane, adjacent elements from any iterations of the trip,
 /// written as one vector; `k` and `offset` are the first's. Elements of
 /// `bytes` less than the lane's size are the lanes' low bytes (`store8`,
@@ -189,6 +203,7 @@ pub(crate) struct Plan {
     pub(super) groups: Vec<Group>,
     pub(super) nodes: Vec<Node>,
     pub(super) recurrences: Vec<Recurrence>,
+    pub(super) reductions: Vec<Reduction>,
     pub(super) stores: Vec<StoreRun>,
 }
 
@@ -407,14 +422,45 @@ pub(crate) fn plan(body: &[Operator<'_>], local_types: &[ValType]) -> Option<Pla
         step,
     };
 
-    // A recurrence whose value depends on a recurrence is sequential.
+    // Sums: i32 locals whose new value is the old one plus terms that do
+    // not depend on it.
+    let mut sums: Vec<(u32, NodeId, Vec<Term>)> = Vec::new();
+    recurring.retain(|&(local, end)| {
+        let Some(&leaf) = b.leaves.get(&Node::Local(local)) else {
+            return true;
+        };
+        if b.types[leaf] != Elem::I32 {
+            return true;
+        }
+        match b.sum_terms(end, leaf) {
+            Some(terms) => {
+                sums.push((local, leaf, terms));
+                false
+            }
+            None => true,
+        }
+    });
+    // A recurrence whose value depends on a recurrence is sequential; a
+    // sum's old value may only feed its new one.
     let recurrent_leaves: Vec<NodeId> = recurring
         .iter()
         .filter_map(|(local, _)| b.leaves.get(&Node::Local(*local)).copied())
         .collect();
+    let sum_leaves: Vec<NodeId> = sums.iter().map(|&(_, leaf, _)| leaf).collect();
+    let all_leaves: Vec<NodeId> = recurrent_leaves
+        .iter()
+        .chain(&sum_leaves)
+        .copied()
+        .collect();
     if recurring
         .iter()
-        .any(|(_, end)| b.depends_on(*end, &recurrent_leaves))
+        .any(|(_, end)| b.depends_on(*end, &all_leaves))
+        || sums
+            .iter()
+            .any(|(_, _, terms)| terms.iter().any(|&(_, t)| b.depends_on(t, &all_leaves)))
+        || b.stores[0]
+            .iter()
+            .any(|st| b.depends_on(st.value, &sum_leaves))
     {
         return None;
     }
@@ -448,9 +494,18 @@ pub(crate) fn plan(body: &[Operator<'_>], local_types: &[ValType]) -> Option<Pla
             lanes: vec![first],
         })
         .collect();
+    let mut sum_terms: Vec<Vec<Vec<Term>>> = sums
+        .iter()
+        .map(|(_, _, terms)| vec![terms.clone()])
+        .collect();
     for lane in 1..lanes {
         b.lane = lane;
         b.stores.push(Vec::new());
+        // Each lane sums its own terms: from the old value, not the
+        // previous lane's.
+        for &(local, leaf, _) in &sums {
+            b.locals.insert(local, Sym::Data(leaf));
+        }
         b.iteration(stmts)?;
         for r in &mut recurrences {
             match b.locals.get(&r.local) {
@@ -458,7 +513,21 @@ pub(crate) fn plan(body: &[Operator<'_>], local_types: &[ValType]) -> Option<Pla
                 _ => return None,
             }
         }
+        for ((local, leaf, _), terms) in sums.iter().zip(&mut sum_terms) {
+            let Some(Sym::Data(end)) = b.locals.get(local) else {
+                return None;
+            };
+            terms.push(b.sum_terms(*end, *leaf)?);
+        }
     }
+    let reductions: Vec<Reduction> = sums
+        .iter()
+        .zip(sum_terms)
+        .map(|(&(local, ..), terms)| Reduction {
+            local,
+            packs: b.pack_terms(&terms, lanes),
+        })
+        .collect();
 
     for (g, extent) in b.groups.iter_mut().zip(&b.extents) {
         g.kmin = extent.iter().map(|&(k, ..)| k).min()?;
@@ -472,6 +541,11 @@ pub(crate) fn plan(body: &[Operator<'_>], local_types: &[ValType]) -> Option<Pla
         }
     }
     let stores = b.store_runs(size)?;
+    // Nothing to write: a loop that only reads, or reads into a local
+    // that is not a sum.
+    if stores.is_empty() && reductions.is_empty() {
+        return None;
+    }
     Some(Plan {
         size,
         types: b.types,
@@ -480,6 +554,7 @@ pub(crate) fn plan(body: &[Operator<'_>], local_types: &[ValType]) -> Option<Pla
         groups: b.groups,
         nodes: b.nodes,
         recurrences,
+        reductions,
         stores,
     })
 }
@@ -895,6 +970,75 @@ impl Builder<'_> {
             .any(|a| self.depends_on(a, leaves))
     }
 
+    /// The terms of `end` as `leaf` plus a sum of terms that do not
+    /// depend on it (`true`: subtracted), through i32 additions and
+    /// subtractions; `None` when it is not such a sum.
+    fn sum_terms(&self, end: NodeId, leaf: NodeId) -> Option<Vec<Term>> {
+        let mut terms = Vec::new();
+        let mut leaf_signs = Vec::new();
+        let mut todo = vec![(false, end)];
+        while let Some((negated, n)) = todo.pop() {
+            match self.nodes[n] {
+                _ if n == leaf => leaf_signs.push(negated),
+                Node::Binary(Binary::Add, a, c) if self.types[n] == Elem::I32 => {
+                    todo.push((negated, c));
+                    todo.push((negated, a));
+                }
+                Node::Binary(Binary::Sub, a, c) if self.types[n] == Elem::I32 => {
+                    todo.push((!negated, c));
+                    todo.push((negated, a));
+                }
+                _ if self.depends_on(n, &[leaf]) => return None,
+                _ => terms.push((negated, n)),
+            }
+        }
+        (leaf_signs == [false]).then_some(terms)
+    }
+
+    /// Groups the terms of a trip (per lane, from [`Self::sum_terms`])
+    /// into vectors of `lanes` terms of one sign: adjacent loads of one
+    /// group together (one vector load), other terms with the same term
+    /// of the other lanes (alike operations), zeros to fill.
+    fn pack_terms(&mut self, lanes_terms: &[Vec<Term>], lanes: usize) -> Vec<(bool, Vec<NodeId>)> {
+        // Sorted by (sign, loads first, group or position, ext or lane,
+        // address).
+        let key = |lane: usize, position: usize, &(negated, n): &Term| match self.nodes[n] {
+            Node::Load {
+                group,
+                k,
+                offset,
+                ext,
+            } => (negated, 0, group, ext as i64, k + offset as i64),
+            _ => (negated, 1, position, lane as i64, 0),
+        };
+        let mut keyed: Vec<_> = lanes_terms
+            .iter()
+            .enumerate()
+            .flat_map(|(lane, terms)| {
+                terms
+                    .iter()
+                    .enumerate()
+                    .map(move |(position, t)| (key(lane, position, t), t.1))
+            })
+            .collect();
+        keyed.sort_unstable_by_key(|&(key, _)| key);
+        let zero = self.leaf(Node::Const(Elem::I32, 0));
+        let mut packs = Vec::new();
+        for negated in [false, true] {
+            let terms: Vec<NodeId> = keyed
+                .iter()
+                .filter(|(key, _)| key.0 == negated)
+                .map(|&(_, n)| n)
+                .collect();
+            for chunk in terms.chunks(lanes) {
+                let mut nodes = chunk.to_vec();
+                nodes.resize(lanes, zero);
+                packs.push((negated, nodes));
+            }
+        }
+        packs
+    }
+
     /// Checks the first iteration's accesses against each other across
     /// iterations (same group: exact distances). The vector loop runs a
     /// trip's loads before its stores and the trips in order, so only
@@ -959,7 +1103,7 @@ impl Builder<'_> {
                 values: run.iter().map(|s| s.value).collect(),
             });
         }
-        (!runs.is_empty()).then_some(runs)
+        Some(runs)
     }
 }
 
