@@ -230,4 +230,22 @@ filli(X, 40, 5); filli(Y, 40, 6); filli(END - 20, 5, 2)
 call("dot", I(X), I(Y), I(END - 20), I(W), I(30), result='i32'); checki(END - 20, 5)
 call("sumi", I(X), I(END - 40), I(30), I(1), result='i32')
 
+# -- strided loads --------------------------------------------------------
+for n in [1, 16, 17, 18, 19, 20, 21, 100]:
+    filli(X, 220, 31); filli(Y, 220, -7); filli(Z, 1200, 1)
+    call("complex", I(X), I(Y), I(Z), I(n)); checki(Z, 110); checki(Z + 4096, 110)
+    fill(X, 220, 1.5); fill(Z, 110, 0.0)
+    call("pairs64", I(X), I(Z), I(n)); check(Z, 110)
+    fill32(X, 220, 1.5); fill32(Z, 110, 0.0)
+    call("pairs32", I(X), I(Z), I(n)); checki(Z, 110)
+    filli(X, 330, 9); filli(Z, 110, 1)
+    call("evens", I(X), I(Z), I(n)); checki(Z, 110)
+    call("thirds", I(X), I(Z), I(n)); checki(Z, 110)
+# The last element read ends the memory: no false trap; one more traps.
+for n in [20, 21]:
+    filli(END - 160, 40, 3)
+    call("evens", I(END - 156), I(Z), I(n)); checki(Z, 30)
+filli(X, 220, 31); filli(Y, 220, -7)
+call("complex", I(X), I(END - 160), I(Z), I(21)); checki(Z, 30)
+
 SCRIPT.write_text(text[:end] + "\n" + "\n".join(out) + "\n")

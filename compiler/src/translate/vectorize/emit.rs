@@ -44,6 +44,8 @@ struct Body<'p> {
     /// constants.
     leaves: HashMap<NodeId, Value>,
     packed: HashMap<Vec<NodeId>, Value>,
+    /// Vectors loaded by `window`, per (group, offset past its base).
+    windows: HashMap<(usize, i64), Value>,
     /// Per packed condition, its lanes as a mask (all ones where true).
     masks: HashMap<Vec<NodeId>, Value>,
     scalars: HashMap<NodeId, Value>,
@@ -293,6 +295,7 @@ impl FuncTranslator<'_, '_> {
             leaves,
             packed: HashMap::new(),
             masks: HashMap::new(),
+            windows: HashMap::new(),
             scalars: HashMap::new(),
             lanes: HashMap::new(),
         };
@@ -467,6 +470,13 @@ impl FuncTranslator<'_, '_> {
                     }
                 }
             }
+            // Loads not already in a vector's lanes.
+            Node::Load { .. }
+                if !nodes.iter().all(|n| body.lanes.contains_key(n))
+                    && let Some(v) = self.window(body, nodes) =>
+            {
+                v
+            }
             _ => {
                 let sources: Vec<(Value, u8)> =
                     nodes.iter().map(|&n| self.source(body, n)).collect();
@@ -562,6 +572,67 @@ impl FuncTranslator<'_, '_> {
             .iter()
             .map(|&n| body.plan.nodes[n].operands()[i])
             .collect()
+    }
+
+    /// Full-width loads of one group that lie within 32 bytes (a strided
+    /// access, `b[2 * i]` say): one or two vector loads inside the bytes
+    /// the trip's checks cover (`0..end` past the group's base), and one
+    /// shuffle that picks the lanes. `None` for other loads.
+    fn window(&mut self, body: &mut Body<'_>, nodes: &[NodeId]) -> Option<Value> {
+        let plan = body.plan;
+        let mut at = Vec::with_capacity(nodes.len());
+        for &n in nodes {
+            match plan.nodes[n] {
+                Node::Load {
+                    group,
+                    k,
+                    offset,
+                    ext: Ext::Full,
+                } => at.push((group, plan.groups[group].rel(k, offset))),
+                _ => return None,
+            }
+        }
+        let group = at[0].0;
+        let size = plan.size;
+        let lo = at.iter().map(|&(_, rel)| rel).min()?;
+        let hi = at.iter().map(|&(_, rel)| rel + size).max()?;
+        let end = plan.groups[group].end;
+        if at.iter().any(|&(g, _)| g != group) || hi - lo > 32 {
+            return None;
+        }
+        let vectors = if hi - lo <= 16 { 1 } else { 2 };
+        // Where the vectors start: 16-byte steps from the group's base
+        // first, so that interleaved arrays (`b[2i]`, `b[2i + 1]`) share
+        // their loads.
+        let span = 16 * vectors;
+        let start = [lo - lo.rem_euclid(16), lo, end - span]
+            .into_iter()
+            .find(|&start| {
+                start >= 0 && start <= lo && hi <= start + span && start + span <= end
+            })?;
+        let (_, vector_type) = types(plan.types[nodes[0]]);
+        let mut loaded = Vec::new();
+        for i in 0..vectors {
+            let rel = start + 16 * i;
+            let v = match body.windows.get(&(group, rel)) {
+                Some(&v) => v,
+                None => {
+                    let (p, offset) = self.address(body, group, rel);
+                    let v = self.b.ins().load(I8X16, self.flags.heap, p, offset);
+                    body.windows.insert((group, rel), v);
+                    v
+                }
+            };
+            loaded.push(v);
+        }
+        let mut mask = [0u8; 16];
+        for (lane, &(_, rel)) in at.iter().enumerate() {
+            for byte in 0..size {
+                mask[lane * size as usize + byte as usize] = (rel - start + byte) as u8;
+            }
+        }
+        let second = *loaded.last()?;
+        Some(self.shuffle(vector_type, loaded[0], second, mask))
     }
 
     /// Whether `nodes` load adjacent elements of one group, in order.

@@ -343,6 +343,11 @@ mod tests {
                 "sumi",
                 "sum_down",
                 "dot",
+                "complex",
+                "pairs64",
+                "pairs32",
+                "evens",
+                "thirds",
             ]
         );
     }
