@@ -248,4 +248,9 @@ for n in [20, 21]:
 filli(X, 220, 31); filli(Y, 220, -7)
 call("complex", I(X), I(END - 160), I(Z), I(21)); checki(Z, 30)
 
+# -- trip counts known when compiling ---------------------------------------
+for f in ["const16", "const17", "const20down"]:
+    filli(X, 40, 5); filli(Y, 40, 6)
+    call(f, I(X), I(Y)); checki(Y, 40)
+
 SCRIPT.write_text(text[:end] + "\n" + "\n".join(out) + "\n")

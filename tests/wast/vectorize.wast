@@ -807,6 +807,31 @@
       (br_if $l (i32.ne
         (local.tee $i (i32.add (local.get $i) (i32.const 4)))
         (i32.shl (local.get $n) (i32.const 2))))))
+  ;; -- Trip counts known when compiling ------------------------------------
+  ;; y[i] += x[i] for a constant number of i32 elements: 16 (never the
+  ;; vector loop, so none is compiled), 17 and 20 (taken).
+  (func (export "const16") (param $x i32) (param $y i32)
+    (local $i i32)
+    (loop $l
+      (i32.store (i32.add (local.get $y) (local.get $i))
+        (i32.add (i32.load (i32.add (local.get $y) (local.get $i)))
+                 (i32.load (i32.add (local.get $x) (local.get $i)))))
+      (br_if $l (i32.ne (local.tee $i (i32.add (local.get $i) (i32.const 4))) (i32.const 64)))))
+  (func (export "const17") (param $x i32) (param $y i32)
+    (local $i i32)
+    (loop $l
+      (i32.store (i32.add (local.get $y) (local.get $i))
+        (i32.add (i32.load (i32.add (local.get $y) (local.get $i)))
+                 (i32.load (i32.add (local.get $x) (local.get $i)))))
+      (br_if $l (i32.ne (local.tee $i (i32.add (local.get $i) (i32.const 4))) (i32.const 68)))))
+  (func (export "const20down") (param $x i32) (param $y i32)
+    (local $i i32)
+    (local.set $i (i32.const 80))
+    (loop $l
+      (i32.store offset=4 (i32.add (local.get $y) (local.get $i))
+        (i32.add (i32.load offset=4 (i32.add (local.get $y) (local.get $i)))
+                 (i32.load offset=4 (i32.add (local.get $x) (local.get $i)))))
+      (br_if $l (local.tee $i (i32.add (local.get $i) (i32.const -4))))))
 )
 
 (invoke "fill" (i32.const 1024) (i32.const 110) (f64.const 0x1.8000000000000p+0))
@@ -2892,3 +2917,15 @@
 (invoke "filli" (i32.const 8192) (i32.const 220) (i32.const -7))
 (assert_trap (invoke "complex" (i32.const 1024) (i32.const 65376) (i32.const 16384) (i32.const 21)) "out of bounds memory access")
 (assert_return (invoke "checksumi" (i32.const 16384) (i32.const 30)) (i32.const 217573392))
+(invoke "filli" (i32.const 1024) (i32.const 40) (i32.const 5))
+(invoke "filli" (i32.const 8192) (i32.const 40) (i32.const 6))
+(invoke "const16" (i32.const 1024) (i32.const 8192))
+(assert_return (invoke "checksumi" (i32.const 8192) (i32.const 40)) (i32.const 1751545396))
+(invoke "filli" (i32.const 1024) (i32.const 40) (i32.const 5))
+(invoke "filli" (i32.const 8192) (i32.const 40) (i32.const 6))
+(invoke "const17" (i32.const 1024) (i32.const 8192))
+(assert_return (invoke "checksumi" (i32.const 8192) (i32.const 40)) (i32.const 1841523919))
+(invoke "filli" (i32.const 1024) (i32.const 40) (i32.const 5))
+(invoke "filli" (i32.const 8192) (i32.const 40) (i32.const 6))
+(invoke "const20down" (i32.const 1024) (i32.const 8192))
+(assert_return (invoke "checksumi" (i32.const 8192) (i32.const 40)) (i32.const -1892980164))

@@ -2,7 +2,7 @@
 //! that choose it, its body, and the hand-over to the scalar loop.
 
 use cranelift_codegen::ir::{
-    ConstantData, InstBuilder, Type, Value,
+    ConstantData, InstBuilder, InstructionData, Opcode, Type, Value,
     condcodes::IntCC,
     types::{F32, F32X4, F64, F64X2, I8X16, I32, I32X4, I64, I64X2},
 };
@@ -59,6 +59,18 @@ impl FuncTranslator<'_, '_> {
     /// block that falls into it with the locals where the vector loop
     /// stopped (or untouched, when the checks chose the scalar loop).
     pub(crate) fn vector_loop(&mut self, plan: &Plan) {
+        // A trip count known here that the vector loop would never take
+        // (a loop over ten columns, say): no code, not even the compare.
+        if let Some(c0) = self.constant_affine(plan.control.konst, &plan.control.terms) {
+            let step = i64::from(plan.control.step);
+            let distance = i64::from(match step > 0 {
+                true => c0.wrapping_neg() as u32,
+                false => c0 as u32,
+            });
+            if distance < MIN_ITERATIONS * step.abs() || distance % step.abs() != 0 {
+                return;
+            }
+        }
         let vector = self.b.create_block();
         let done = self.b.create_block();
         let scalar = self.b.create_block();
@@ -379,6 +391,24 @@ impl FuncTranslator<'_, '_> {
         self.b.switch_to_block(scalar);
         self.b.seal_block(scalar);
         self.known.clear();
+    }
+
+    /// `konst + Σ coef · local` if every local holds a constant here.
+    fn constant_affine(&mut self, konst: i32, terms: &[(u32, i32)]) -> Option<i32> {
+        let mut sum = konst;
+        for &(local, coef) in terms {
+            let v = self.local_value(local);
+            let inst = self.b.func.dfg.value_def(v).inst()?;
+            let InstructionData::UnaryImm {
+                opcode: Opcode::Iconst,
+                imm,
+            } = self.b.func.dfg.insts[inst]
+            else {
+                return None;
+            };
+            sum = sum.wrapping_add((imm.bits() as i32).wrapping_mul(coef));
+        }
+        Some(sum)
     }
 
     /// `konst + Σ coef · local` as an i32, wrapping.

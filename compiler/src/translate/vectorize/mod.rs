@@ -348,6 +348,9 @@ mod tests {
                 "pairs32",
                 "evens",
                 "thirds",
+                "const16",
+                "const17",
+                "const20down",
             ]
         );
     }
