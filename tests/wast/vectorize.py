@@ -253,4 +253,11 @@ for f in ["const16", "const17", "const20down"]:
     filli(X, 40, 5); filli(Y, 40, 6)
     call(f, I(X), I(Y)); checki(Y, 40)
 
+# -- inductions as data -----------------------------------------------------
+for n in [1, 2, 16, 17, 18, 19, 20, 34, 100]:
+    filli(X, 110, 1); call("iota", I(X), I(n), I(-5)); checki(X, 110)
+    if n % 2 == 0:
+        filli(X, 110, 7); filli(Y, 110, 1)
+        call("iota_mix", I(X), I(Y), I(n)); checki(Y, 110)
+
 SCRIPT.write_text(text[:end] + "\n" + "\n".join(out) + "\n")

@@ -7,7 +7,7 @@
 ;; (NaNs, equal values, signed against unsigned orders), 8- and 16-bit
 ;; elements in i32 lanes (and the overlaps their sizes make), sums into an
 ;; i32 local (and loops that look like sums but are not), strided loads,
-;; and what the
+;; inductions used as data, and what the
 ;; locals hold after the loop. Loops of fewer than 17 iterations never
 ;; enter the vector loop, so most cases run more. The expected values come
 ;; from Wasmtime running the same module (tests/wast/vectorize.py writes
@@ -832,6 +832,32 @@
         (i32.add (i32.load offset=4 (i32.add (local.get $y) (local.get $i)))
                  (i32.load offset=4 (i32.add (local.get $x) (local.get $i)))))
       (br_if $l (local.tee $i (i32.add (local.get $i) (i32.const -4))))))
+  ;; -- Inductions as data ---------------------------------------------------
+  ;; a[k] = 3k + c: the element counter k as data beside the byte counter.
+  (func (export "iota") (param $a i32) (param $n i32) (param $c i32)
+    (local $i i32) (local $k i32)
+    (loop $l
+      (i32.store (i32.add (local.get $a) (local.get $i))
+        (i32.add (i32.mul (local.get $k) (i32.const 3)) (local.get $c)))
+      (local.set $k (i32.add (local.get $k) (i32.const 1)))
+      (br_if $l (i32.ne
+        (local.tee $i (i32.add (local.get $i) (i32.const 4)))
+        (i32.shl (local.get $n) (i32.const 2))))))
+  ;; b[i] = a[i] ^ i, i the byte offset read after its increment; and
+  ;; a counter k counting down read as data, unrolled twice (n even).
+  (func (export "iota_mix") (param $a i32) (param $b i32) (param $n i32)
+    (local $i i32) (local $k i32)
+    (local.set $k (local.get $n))
+    (loop $l
+      (local.set $i (i32.add (local.get $i) (i32.const 8)))
+      (i32.store (i32.add (local.get $b) (i32.sub (local.get $i) (i32.const 8)))
+        (i32.xor (i32.load (i32.add (local.get $a) (i32.sub (local.get $i) (i32.const 8))))
+                 (local.get $i)))
+      (i32.store (i32.add (local.get $b) (i32.sub (local.get $i) (i32.const 4)))
+        (i32.sub (i32.load (i32.add (local.get $a) (i32.sub (local.get $i) (i32.const 4))))
+                 (local.get $k)))
+      (local.set $k (i32.add (local.get $k) (i32.const -2)))
+      (br_if $l (i32.ne (local.get $i) (i32.shl (local.get $n) (i32.const 2))))))
 )
 
 (invoke "fill" (i32.const 1024) (i32.const 110) (f64.const 0x1.8000000000000p+0))
@@ -2929,3 +2955,54 @@
 (invoke "filli" (i32.const 8192) (i32.const 40) (i32.const 6))
 (invoke "const20down" (i32.const 1024) (i32.const 8192))
 (assert_return (invoke "checksumi" (i32.const 8192) (i32.const 40)) (i32.const -1892980164))
+(invoke "filli" (i32.const 1024) (i32.const 110) (i32.const 1))
+(invoke "iota" (i32.const 1024) (i32.const 1) (i32.const -5))
+(assert_return (invoke "checksumi" (i32.const 1024) (i32.const 110)) (i32.const -423682608))
+(invoke "filli" (i32.const 1024) (i32.const 110) (i32.const 1))
+(invoke "iota" (i32.const 1024) (i32.const 2) (i32.const -5))
+(assert_return (invoke "checksumi" (i32.const 1024) (i32.const 110)) (i32.const -916851821))
+(invoke "filli" (i32.const 1024) (i32.const 110) (i32.const 7))
+(invoke "filli" (i32.const 8192) (i32.const 110) (i32.const 1))
+(invoke "iota_mix" (i32.const 1024) (i32.const 8192) (i32.const 2))
+(assert_return (invoke "checksumi" (i32.const 8192) (i32.const 110)) (i32.const -1441566922))
+(invoke "filli" (i32.const 1024) (i32.const 110) (i32.const 1))
+(invoke "iota" (i32.const 1024) (i32.const 16) (i32.const -5))
+(assert_return (invoke "checksumi" (i32.const 1024) (i32.const 110)) (i32.const -762877022))
+(invoke "filli" (i32.const 1024) (i32.const 110) (i32.const 7))
+(invoke "filli" (i32.const 8192) (i32.const 110) (i32.const 1))
+(invoke "iota_mix" (i32.const 1024) (i32.const 8192) (i32.const 16))
+(assert_return (invoke "checksumi" (i32.const 8192) (i32.const 110)) (i32.const -1049994142))
+(invoke "filli" (i32.const 1024) (i32.const 110) (i32.const 1))
+(invoke "iota" (i32.const 1024) (i32.const 17) (i32.const -5))
+(assert_return (invoke "checksumi" (i32.const 1024) (i32.const 110)) (i32.const -1395929288))
+(invoke "filli" (i32.const 1024) (i32.const 110) (i32.const 1))
+(invoke "iota" (i32.const 1024) (i32.const 18) (i32.const -5))
+(assert_return (invoke "checksumi" (i32.const 1024) (i32.const 110)) (i32.const 31913867))
+(invoke "filli" (i32.const 1024) (i32.const 110) (i32.const 7))
+(invoke "filli" (i32.const 8192) (i32.const 110) (i32.const 1))
+(invoke "iota_mix" (i32.const 1024) (i32.const 8192) (i32.const 18))
+(assert_return (invoke "checksumi" (i32.const 8192) (i32.const 110)) (i32.const -1900834370))
+(invoke "filli" (i32.const 1024) (i32.const 110) (i32.const 1))
+(invoke "iota" (i32.const 1024) (i32.const 19) (i32.const -5))
+(assert_return (invoke "checksumi" (i32.const 1024) (i32.const 110)) (i32.const 206099051))
+(invoke "filli" (i32.const 1024) (i32.const 110) (i32.const 1))
+(invoke "iota" (i32.const 1024) (i32.const 20) (i32.const -5))
+(assert_return (invoke "checksumi" (i32.const 1024) (i32.const 110)) (i32.const 1022694832))
+(invoke "filli" (i32.const 1024) (i32.const 110) (i32.const 7))
+(invoke "filli" (i32.const 8192) (i32.const 110) (i32.const 1))
+(invoke "iota_mix" (i32.const 1024) (i32.const 8192) (i32.const 20))
+(assert_return (invoke "checksumi" (i32.const 8192) (i32.const 110)) (i32.const 991574572))
+(invoke "filli" (i32.const 1024) (i32.const 110) (i32.const 1))
+(invoke "iota" (i32.const 1024) (i32.const 34) (i32.const -5))
+(assert_return (invoke "checksumi" (i32.const 1024) (i32.const 110)) (i32.const 1279042467))
+(invoke "filli" (i32.const 1024) (i32.const 110) (i32.const 7))
+(invoke "filli" (i32.const 8192) (i32.const 110) (i32.const 1))
+(invoke "iota_mix" (i32.const 1024) (i32.const 8192) (i32.const 34))
+(assert_return (invoke "checksumi" (i32.const 8192) (i32.const 110)) (i32.const 1132372646))
+(invoke "filli" (i32.const 1024) (i32.const 110) (i32.const 1))
+(invoke "iota" (i32.const 1024) (i32.const 100) (i32.const -5))
+(assert_return (invoke "checksumi" (i32.const 1024) (i32.const 110)) (i32.const 1507718664))
+(invoke "filli" (i32.const 1024) (i32.const 110) (i32.const 7))
+(invoke "filli" (i32.const 8192) (i32.const 110) (i32.const 1))
+(invoke "iota_mix" (i32.const 1024) (i32.const 8192) (i32.const 100))
+(assert_return (invoke "checksumi" (i32.const 8192) (i32.const 110)) (i32.const 1916572068))

@@ -289,15 +289,34 @@ impl FuncTranslator<'_, '_> {
                 var
             })
             .collect();
-        let leaves: HashMap<NodeId, Value> = leaves
+        let mut leaves: HashMap<NodeId, Value> = leaves
             .iter()
             .zip(&inputs)
             .map(|(&(id, _), &v)| (id, v))
+            .collect();
+        // An induction used as data: its value when each trip starts.
+        let induction_vars: Vec<(NodeId, Variable, i64)> = plan
+            .inductions
+            .iter()
+            .filter_map(|i| {
+                let id = plan.nodes.iter().position(|n| *n == Node::Local(i.local))?;
+                let var = self.b.declare_var(I32);
+                self.b.def_var(var, leaves[&id]);
+                Some((id, var, i64::from(i.step) * lanes))
+            })
             .collect();
         self.b.ins().jump(vector, &[]);
 
         // Per trip all loads (while packing), then the stores.
         self.b.switch_to_block(vector);
+        let inductions_now: Vec<Value> = induction_vars
+            .iter()
+            .map(|&(id, var, _)| {
+                let v = self.b.use_var(var);
+                leaves.insert(id, v);
+                v
+            })
+            .collect();
         let mut body = Body {
             plan,
             pointers: pointer_vars.iter().map(|&v| self.b.use_var(v)).collect(),
@@ -350,6 +369,10 @@ impl FuncTranslator<'_, '_> {
         for ((var, &p), g) in pointer_vars.iter().zip(&body.pointers).zip(&plan.groups) {
             let next = self.b.ins().iadd_imm_s(p, lanes * g.delta);
             self.b.def_var(*var, next);
+        }
+        for (&(_, var, per_trip), &v) in induction_vars.iter().zip(&inductions_now) {
+            let next = self.b.ins().iadd_imm_s(v, per_trip);
+            self.b.def_var(var, next);
         }
         for (var, v) in carried_vars.iter().zip(next_carried) {
             self.b.def_var(*var, v);
@@ -444,6 +467,21 @@ impl FuncTranslator<'_, '_> {
                 let a = self.operands(body, nodes, 0);
                 let a = self.pack(body, &a);
                 self.lane_unary(*op, a)
+            }
+            // `x + 0` from `as_data`: `x`.
+            Node::Binary(Binary::Add, ..) if self.adds_zero(plan, nodes) => {
+                let a = self.operands(body, nodes, 0);
+                self.pack(body, &a)
+            }
+            Node::Const(..) if all(&|n| matches!(n, Node::Const(..))) => {
+                let mut bytes = Vec::with_capacity(16);
+                for &n in nodes {
+                    if let Node::Const(ty, bits) = plan.nodes[n] {
+                        bytes.extend_from_slice(&bits.to_le_bytes()[..ty.size() as usize]);
+                    }
+                }
+                let c = self.b.func.dfg.constants.insert(ConstantData::from(bytes));
+                self.b.ins().vconst(vector_type, c)
             }
             Node::Binary(op, ..) if all(&|n| matches!(n, Node::Binary(o, ..) if o == op)) => {
                 let a = self.operands(body, nodes, 0);
@@ -602,6 +640,14 @@ impl FuncTranslator<'_, '_> {
             .iter()
             .map(|&n| body.plan.nodes[n].operands()[i])
             .collect()
+    }
+
+    /// Whether every one of `nodes` adds the constant 0.
+    fn adds_zero(&self, plan: &Plan, nodes: &[NodeId]) -> bool {
+        nodes.iter().all(|&n| match plan.nodes[n] {
+            Node::Binary(Binary::Add, _, c) => matches!(plan.nodes[c], Node::Const(Elem::I32, 0)),
+            _ => false,
+        })
     }
 
     /// Full-width loads of one group that lie within 32 bytes (a strided
@@ -805,6 +851,11 @@ impl FuncTranslator<'_, '_> {
                 Node::Unary(op, a) => {
                     let a = self.scalar(body, a);
                     self.lane_unary(op, a)
+                }
+                Node::Binary(Binary::Add, a, c)
+                    if matches!(body.plan.nodes[c], Node::Const(Elem::I32, 0)) =>
+                {
+                    self.scalar(body, a)
                 }
                 Node::Binary(op, a, b) => {
                     let a = self.scalar(body, a);

@@ -231,23 +231,29 @@ mod tests {
         assert!(plan_of(&mixed).is_none());
     }
 
-    /// i32 data: an invariant local is the same in every lane and is
-    /// taken; an induction differs per lane and is refused.
+    /// i32 data: an invariant local is the same in every lane, an
+    /// induction its value at the trip's start plus the lane's steps; a
+    /// local that changes otherwise (doubled per iteration) is refused.
     #[test]
-    fn i32_data_takes_invariants_not_inductions() {
-        let store = |value: &str| {
+    fn i32_data_takes_invariants_and_inductions() {
+        let store = |value: &str, more: &str| {
             format!(
-                "(loop $l (i32.store {A_I} {value}) \
+                "(loop $l (i32.store {A_I} {value}) {more} \
                    (br_if $l (i32.ne (local.tee $i (i32.add (local.get $i) (i32.const 4))) \
                                      (local.get $j))))"
             )
         };
-        let invariant = store(&format!("(i32.add (i32.load {B_I}) (local.get $j))"));
+        let invariant = store(&format!("(i32.add (i32.load {B_I}) (local.get $j))"), "");
         let plan = plan_of(&invariant).expect("vectorized");
         assert_eq!(plan.lanes(), 4);
-        let induction = store(&format!("(i32.add (i32.load {B_I}) (local.get $i))"));
-        assert!(plan_of(&induction).is_none(), "{induction}");
-        assert!(plan_of(&store("(local.get $i)")).is_none());
+        let induction = store(&format!("(i32.add (i32.load {B_I}) (local.get $i))"), "");
+        assert!(plan_of(&induction).is_some(), "{induction}");
+        assert!(plan_of(&store("(local.get $i)", "")).is_some());
+        let doubled = store(
+            "(local.get $b)",
+            "(local.set $b (i32.shl (local.get $b) (i32.const 1)))",
+        );
+        assert!(plan_of(&doubled).is_none(), "{doubled}");
     }
 
     /// tests/wast/vectorize.wast checks answers, on every board; this
@@ -351,6 +357,8 @@ mod tests {
                 "const16",
                 "const17",
                 "const20down",
+                "iota",
+                "iota_mix",
             ]
         );
     }

@@ -391,12 +391,14 @@ pub(crate) fn plan(body: &[Operator<'_>], local_types: &[ValType]) -> Option<Pla
     }
     inductions.sort_by_key(|i| i.local);
     recurring.sort_unstable();
-    // An i32 local used as data must hold one value per trip's lane: an
-    // invariant or a recurrence, not an induction.
-    if b.data_locals
-        .iter()
-        .any(|l| b.written.contains(l) && !recurring.iter().any(|(r, _)| r == l))
-    {
+    // An i32 local used as data holds one value per lane: an invariant, a
+    // recurrence, or an induction (its value when the trip started, plus
+    // the lane's steps, which `as_data` wrote as a constant).
+    if b.data_locals.iter().any(|l| {
+        b.written.contains(l)
+            && !recurring.iter().any(|(r, _)| r == l)
+            && !inductions.iter().any(|i| i.local == *l)
+    }) {
         return None;
     }
     let step_of = |local: u32| inductions.iter().find(|i| i.local == local).map(|i| i.step);
@@ -794,7 +796,9 @@ impl Builder<'_> {
 
     /// `v` as a data node: data, or an i32 value `konst + Σ coef · local`
     /// written out as operations on the locals as they were when the trip
-    /// started (checked later to be the same in every lane).
+    /// started (checked later to be the same in every lane, or an
+    /// induction). The constant is added even when it is 0, so that every
+    /// lane of an induction (`i + 0`, `i + 4` ...) has the same shape.
     fn as_data(&mut self, v: Sym) -> Option<NodeId> {
         let a = match v {
             Sym::Data(n) => return Some(n),
@@ -818,7 +822,6 @@ impl Builder<'_> {
         let konst = self.leaf(Node::Const(Elem::I32, u64::from(a.konst as u32)));
         Some(match sum {
             None => konst,
-            Some(s) if a.konst == 0 => s,
             Some(s) => self.typed(Node::Binary(Binary::Add, s, konst), Elem::I32),
         })
     }
@@ -989,6 +992,7 @@ impl Builder<'_> {
                     todo.push((negated, a));
                 }
                 _ if self.depends_on(n, &[leaf]) => return None,
+                Node::Const(_, 0) => {}
                 _ => terms.push((negated, n)),
             }
         }
