@@ -267,9 +267,9 @@ impl FuncTranslator<'_, '_> {
             .collect();
         let carried_vars: Vec<Variable> = inputs[carried_inputs.clone()]
             .iter()
-            .map(|&first| {
-                let vector_type = self.b.func.dfg.value_type(first).by(lanes as u32);
-                let vector_type = vector_type.expect("a 128-bit vector of the lane type");
+            .zip(&plan.recurrences)
+            .map(|(&first, r)| {
+                let (_, vector_type) = types(plan.types[r.lanes[0]]);
                 let v = self.b.ins().splat(vector_type, first);
                 let var = self.b.declare_var(vector_type);
                 self.b.def_var(var, v);
@@ -455,6 +455,31 @@ impl FuncTranslator<'_, '_> {
             return v;
         }
         let plan = body.plan;
+        // `as_data` writes `x + 0` so that an induction's lanes (`i + 0`,
+        // `i + 4` ...) match; among other values the `+ 0` is only in the
+        // way (a recurrence's first lane, say).
+        let adds_constant = |n: NodeId| match plan.nodes[n] {
+            Node::Binary(Binary::Add, _, c) => matches!(plan.nodes[c], Node::Const(..)),
+            _ => false,
+        };
+        if !nodes.iter().all(|&n| adds_constant(n)) {
+            let stripped: Vec<NodeId> = nodes
+                .iter()
+                .map(|&n| match plan.nodes[n] {
+                    Node::Binary(Binary::Add, x, c)
+                        if matches!(plan.nodes[c], Node::Const(Elem::I32, 0)) =>
+                    {
+                        x
+                    }
+                    _ => n,
+                })
+                .collect();
+            if stripped != nodes {
+                let v = self.pack(body, &stripped);
+                body.packed.insert(nodes.to_vec(), v);
+                return v;
+            }
+        }
         let (_, vector_type) = types(plan.types[nodes[0]]);
         let first = &plan.nodes[nodes[0]];
         let all = |f: &dyn Fn(&Node) -> bool| nodes.iter().all(|&n| f(&plan.nodes[n]));

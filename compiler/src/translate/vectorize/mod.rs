@@ -11,13 +11,14 @@
 //! arithmetic, comparisons and `select`s on values of one size (`f64`
 //! data, or `f32` and `i32` data together: an `f32` comparison gives an
 //! `i32`; the data is told apart from the `i32`s that address it by how
-//! they are used) on addresses that move by a constant per iteration,
-//! ending in `br_if 0` on a counter (`plan`). A comparison becomes a
-//! lane mask, which a `select` uses as it is (`bitselect`) and a value
-//! shifts down to Wasm's 0 or 1. `i32` lanes may live in memory as 8- or
-//! 16-bit elements (`load8_s`, `load16_u`, `store16` ...): four of them
-//! are loaded widened (`sload16x4`) and stored as the lanes' low bytes,
-//! packed by one shuffle. Such a body is evaluated symbolically for as
+//! they are used, and a counter used as data is its value when the trip
+//! started plus the lane's steps) on addresses that move by a constant
+//! per iteration, ending in `br_if 0` on a counter (`plan`). A comparison
+//! becomes a lane mask, which a `select` uses as it is (`bitselect`) and
+//! a value shifts down to Wasm's 0 or 1. `i32` lanes may live in memory
+//! as 8- or 16-bit elements (`load8_s`, `load16_u`, `store16` ...): four
+//! of them are loaded widened (`sload16x4`) and stored as the lanes' low
+//! bytes, packed by one shuffle. Such a body is evaluated symbolically for as
 //! many consecutive iterations as a vector has lanes; the stores of all of
 //! them (whichever statement they come from, so that a body LLVM unrolled
 //! three times still groups up) must form runs of adjacent elements, one

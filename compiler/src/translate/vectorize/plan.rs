@@ -310,7 +310,7 @@ struct Stored {
 }
 
 impl Stored {
-    /// Its distance from the group's base, less `kmin`.
+    /// Its address past the group's locals (`k + offset`).
     fn at(&self) -> i64 {
         self.k + self.offset as i64
     }
@@ -321,8 +321,8 @@ struct Builder<'a> {
     local_types: &'a [ValType],
     /// The data's lane size, from the first data value seen.
     size: Option<i64>,
-    /// i32 locals read as data (an invariant or an i32 recurrence; never
-    /// an induction, whose value differs per lane).
+    /// i32 locals read as data (an invariant, an i32 recurrence or sum,
+    /// or an induction; never a local that changes otherwise).
     data_locals: HashSet<u32>,
     nodes: Vec<Node>,
     types: Vec<Elem>,
