@@ -10,7 +10,6 @@ use cranelift_frontend::Variable;
 use std::collections::HashMap;
 
 use super::plan::{Binary, Compare, Elem, Ext, Node, NodeId, Plan, Unary};
-use crate::translate::control::args;
 use crate::translate::environ::{POINTER, vmctx};
 use crate::translate::{FuncTranslator, Vectorize};
 use kiln_runtime::abi::FEATURE_VECTOR;
@@ -44,6 +43,8 @@ struct Body<'p> {
     /// constants.
     leaves: HashMap<NodeId, Value>,
     packed: HashMap<Vec<NodeId>, Value>,
+    /// An `i32x4` of zeros, made in the preheader.
+    zeros: Value,
     /// Vectors loaded by `window`, per (group, offset past its base).
     windows: HashMap<(usize, i64), Value>,
     /// Per packed condition, its lanes as a mask (all ones where true).
@@ -225,21 +226,25 @@ impl FuncTranslator<'_, '_> {
             .map(|r| self.local_value(r.local))
             .collect();
         let carried_inputs = leaves.len()..leaves.len() + firsts.len();
+        let sum_inputs = carried_inputs.end..carried_inputs.end + sums.len();
+        // The last input is a zero for the zero vector, which must not be
+        // hoisted above the test of the core either.
+        let zero = self.b.ins().iconst(I32, 0);
         let mut inputs: Vec<Value> = leaves
             .iter()
             .map(|&(_, v)| v)
             .chain(firsts)
             .chain(sums)
+            .chain([zero])
             .collect();
-        let opaque = self.env.vectorize == Vectorize::WhenPresent;
-        let passed = match opaque {
-            true => args(&inputs),
-            false => Vec::new(),
-        };
-        self.b.ins().brif(ok, preheader, &passed, scalar, &[]);
+        let zero_at = sum_inputs.end;
+        self.b.ins().brif(ok, preheader, &[], scalar, &[]);
 
         self.b.switch_to_block(preheader);
         self.b.seal_block(preheader);
+        if self.env.vectorize == Vectorize::WhenPresent {
+            self.opaque(&mut inputs);
+        }
         let anchors: HashMap<(usize, i64), Variable> = far
             .iter()
             .map(|&(group, rel)| {
@@ -249,12 +254,6 @@ impl FuncTranslator<'_, '_> {
                 ((group, rel), var)
             })
             .collect();
-        if opaque {
-            for v in &mut inputs {
-                let ty = self.b.func.dfg.value_type(*v);
-                *v = self.b.append_block_param(preheader, ty);
-            }
-        }
         let count = self.b.declare_var(I64);
         self.b.def_var(count, trips);
         let pointer_vars: Vec<Variable> = pointers
@@ -276,13 +275,12 @@ impl FuncTranslator<'_, '_> {
                 var
             })
             .collect();
+        let zeros = self.b.ins().splat(I32X4, inputs[zero_at]);
         // A sum's vector of partial sums starts as the old value in lane
         // 0 and zeros.
-        let sum_vars: Vec<Variable> = inputs[carried_inputs.end..]
+        let sum_vars: Vec<Variable> = inputs[sum_inputs]
             .iter()
             .map(|&old| {
-                let zero = self.b.ins().iconst(I32, 0);
-                let zeros = self.b.ins().splat(I32X4, zero);
                 let v = self.b.ins().insertlane(zeros, old, 0);
                 let var = self.b.declare_var(I32X4);
                 self.b.def_var(var, v);
@@ -327,6 +325,7 @@ impl FuncTranslator<'_, '_> {
             packed: HashMap::new(),
             masks: HashMap::new(),
             windows: HashMap::new(),
+            zeros,
             scalars: HashMap::new(),
             lanes: HashMap::new(),
         };
@@ -416,6 +415,42 @@ impl FuncTranslator<'_, '_> {
         self.known.clear();
     }
 
+    /// The scalars the vector code starts from, made opaque where the core
+    /// is tested at run time: Cranelift hoists pure code out of loops as
+    /// far as its operands allow (out of an outer loop, above the test),
+    /// folds a splat of a constant into a constant-pool load (a vector
+    /// instruction), and renames a block parameter that only ever receives
+    /// one value to that value. So every input is or-ed with a zero derived
+    /// from a load of `vmctx.features` here, which is not movable (not
+    /// read-only) and, through an address of its own, not merged with the
+    /// test's load: no vector instruction can be placed above this block.
+    fn opaque(&mut self, inputs: &mut [Value]) {
+        let at = self
+            .b
+            .ins()
+            .iadd_imm_s(self.vmctx, i64::from(vmctx::FEATURES));
+        let features = self.b.ins().load(POINTER, self.flags.runtime, at, 0);
+        // The features never have bit 63 set: zero, unknown to Cranelift.
+        let zero64 = self.b.ins().ushr_imm_u(features, 63);
+        let zero32 = self.b.ins().ireduce(I32, zero64);
+        for v in inputs {
+            let ty = self.b.func.dfg.value_type(*v);
+            *v = match ty {
+                I32 => self.b.ins().bor(*v, zero32),
+                F32 => {
+                    let bits = self.reshape(I32, *v);
+                    let bits = self.b.ins().bor(bits, zero32);
+                    self.reshape(F32, bits)
+                }
+                _ => {
+                    let bits = self.reshape(I64, *v);
+                    let bits = self.b.ins().bor(bits, zero64);
+                    self.reshape(ty, bits)
+                }
+            };
+        }
+    }
+
     /// `konst + Σ coef · local` if every local holds a constant here.
     fn constant_affine(&mut self, konst: i32, terms: &[(u32, i32)]) -> Option<i32> {
         let mut sum = konst;
@@ -498,7 +533,13 @@ impl FuncTranslator<'_, '_> {
                 let a = self.operands(body, nodes, 0);
                 self.pack(body, &a)
             }
-            Node::Const(..) if all(&|n| matches!(n, Node::Const(..))) => {
+            // A constant vector; where the core is tested at run time it
+            // is built from the opaque scalars instead (`gather`), since
+            // Cranelift would hoist a `vconst` above the test.
+            Node::Const(..)
+                if self.env.vectorize != Vectorize::WhenPresent
+                    && all(&|n| matches!(n, Node::Const(..))) =>
+            {
                 let mut bytes = Vec::with_capacity(16);
                 for &n in nodes {
                     if let Node::Const(ty, bits) = plan.nodes[n] {
@@ -607,9 +648,7 @@ impl FuncTranslator<'_, '_> {
             }
             _ => {
                 let v = self.pack(body, nodes);
-                let zero = self.b.ins().iconst(I32, 0);
-                let zero = self.b.ins().splat(I32X4, zero);
-                self.b.ins().icmp(IntCC::NotEqual, v, zero)
+                self.b.ins().icmp(IntCC::NotEqual, v, body.zeros)
             }
         };
         body.masks.insert(nodes.to_vec(), m);
