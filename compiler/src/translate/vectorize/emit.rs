@@ -165,11 +165,10 @@ impl FuncTranslator<'_, '_> {
         }
 
         // The scalars the vector code starts from: the locals the body
-        // only reads, its constants, the recurrences' first values. Where
-        // the core is tested at run time, they enter the loop's preheader
-        // as block parameters: Cranelift hoists pure code (a splat of a
-        // constant, say) as far out as its operands allow, and no vector
-        // instruction may run before the test.
+        // only reads, its constants, the recurrences' first values, the
+        // sums' old values. Where the core is tested at run time, they are
+        // made opaque in the preheader (`opaque`), so that no vector
+        // instruction runs before the test.
         let mut leaves: Vec<(NodeId, Value)> = Vec::new();
         for (id, node) in plan.nodes.iter().enumerate() {
             let v = match *node {
