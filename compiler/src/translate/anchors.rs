@@ -147,10 +147,7 @@ fn sum_of_variables(func: &Function, address: Value) -> Option<(Value, Value)> {
     else {
         return None;
     };
-    let constant = |v: Value| match func.dfg.value_def(v) {
-        ValueDef::Result(i, _) => func.dfg.insts[i].opcode() == Opcode::Iconst,
-        _ => false,
-    };
+    let constant = |v: Value| super::iconst_value(&func.dfg, v).is_some();
     (func.dfg.value_type(address) == types::I64 && !constant(p) && !constant(q)).then_some((p, q))
 }
 

@@ -329,15 +329,10 @@ impl FuncTranslator<'_, '_> {
         else {
             return None;
         };
-        let constant = |v: Value| match dfg.value_def(v) {
-            ValueDef::Result(i, 0) => match dfg.insts[i] {
-                InstructionData::UnaryImm {
-                    opcode: Opcode::Iconst,
-                    imm,
-                } => i32::try_from(imm.bits()).ok().filter(|&c| c > 0),
-                _ => None,
-            },
-            _ => None,
+        let constant = |v: Value| {
+            super::iconst_value(dfg, v)
+                .and_then(|c| i32::try_from(c).ok())
+                .filter(|&c| c > 0)
         };
         let (x, c) = match (constant(a), constant(b)) {
             (_, Some(c)) => (a, c),

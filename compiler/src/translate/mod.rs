@@ -223,6 +223,18 @@ pub(crate) struct FuncTranslator<'m, 'f> {
     pub direct: HashMap<u32, FuncRef>,
 }
 
+/// The immediate of the `iconst` that defines `v`, if one does (its bits
+/// as Cranelift stores them).
+pub(crate) fn iconst_value(dfg: &ir::DataFlowGraph, v: Value) -> Option<i64> {
+    match dfg.insts[dfg.value_def(v).inst()?] {
+        ir::InstructionData::UnaryImm {
+            opcode: ir::Opcode::Iconst,
+            imm,
+        } => Some(imm.bits()),
+        _ => None,
+    }
+}
+
 impl FuncTranslator<'_, '_> {
     /// Loads the pointer-sized field at `base + offset` of a structure that
     /// never changes while the instance lives (vmctx fields, the arrays they

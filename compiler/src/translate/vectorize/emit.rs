@@ -2,7 +2,7 @@
 //! that choose it, its body, and the hand-over to the scalar loop.
 
 use cranelift_codegen::ir::{
-    ConstantData, InstBuilder, InstructionData, Opcode, Type, Value,
+    Block, ConstantData, InstBuilder, Type, Value,
     condcodes::IntCC,
     types::{F32, F32X4, F64, F64X2, I8X16, I32, I32X4, I64, I64X2},
 };
@@ -11,7 +11,7 @@ use std::collections::HashMap;
 
 use super::plan::{Binary, Compare, Elem, Ext, Node, NodeId, Plan, Unary};
 use crate::translate::environ::{POINTER, vmctx};
-use crate::translate::{FuncTranslator, Vectorize};
+use crate::translate::{FuncTranslator, Vectorize, iconst_value};
 use kiln_runtime::abi::FEATURE_VECTOR;
 
 /// The fewest iterations after the first worth the vector loop's checks
@@ -76,93 +76,7 @@ impl FuncTranslator<'_, '_> {
         let done = self.b.create_block();
         let scalar = self.b.create_block();
         let lanes = plan.lanes() as i64;
-
-        // Trip count: the condition's value is c0 + n·step in iteration
-        // n = 0, 1, ..., and the loop ends at the first that is zero: after
-        // n1 = -c0 / step more iterations than the first, when that
-        // divides exactly.
-        let control = &plan.control;
-        let c0 = self.affine_value(control.konst, &control.terms);
-        let distance = match control.step > 0 {
-            true => self.b.ins().ineg(c0),
-            false => c0,
-        };
-        let distance = self.b.ins().uextend(I64, distance);
-        let step = i64::from(control.step).abs();
-        // A short loop goes straight to the scalar loop: the checks below
-        // cost more than vectors save on a few iterations (n1 >= k exactly
-        // when distance >= k·step).
-        let long = self.b.ins().icmp_imm_u(
-            IntCC::UnsignedGreaterThanOrEqual,
-            distance,
-            MIN_ITERATIONS * step,
-        );
-        let checks = self.b.create_block();
-        self.b.ins().brif(long, checks, &[], scalar, &[]);
-        self.b.switch_to_block(checks);
-        self.b.seal_block(checks);
-        let step_value = self.b.ins().iconst(I64, step);
-        let more = self.b.ins().udiv(distance, step_value);
-        let covered = self.b.ins().imul_imm_s(more, step);
-        let mut ok = self.b.ins().icmp(IntCC::Equal, covered, distance);
-        // Trips of `lanes` iterations leave at least one iteration to the
-        // scalar loop, which then sets every local as the loop would have.
-        let trips = self
-            .b
-            .ins()
-            .ushr_imm_u(more, i64::from(lanes.trailing_zeros()));
-        if self.env.vectorize == Vectorize::WhenPresent {
-            let features = self.hoisted_load(self.vmctx, vmctx::FEATURES);
-            let vector = self.b.ins().band_imm_u(features, FEATURE_VECTOR as i64);
-            let present = self.b.ins().icmp_imm_u(IntCC::NotEqual, vector, 0);
-            ok = self.b.ins().band(ok, present);
-        }
-
-        // Every access of the vector part within the memory, every
-        // group's address progression free of i32 wrapping, and the
-        // groups that are stored to apart from all others.
-        let length = self.memory_length();
-        let base = self.memory_base();
-        let last = self.b.ins().iadd_imm_s(trips, -1);
-        let last = self.b.ins().imul_imm_s(last, lanes);
-        let mut ranges = Vec::new();
-        let mut pointers = Vec::new();
-        for g in &plan.groups {
-            // kmin is one of the accesses' i32 constants.
-            let start = self.affine_value(g.kmin as i32, &g.terms);
-            let start = self.b.ins().uextend(I64, start);
-            let span = self.b.ins().imul_imm_s(last, g.delta);
-            let (lo, hi) = match g.delta < 0 {
-                true => (self.b.ins().iadd(start, span), start),
-                false => (start, self.b.ins().iadd(start, span)),
-            };
-            let hi = self.b.ins().iadd_imm_s(hi, g.end);
-            let above = self
-                .b
-                .ins()
-                .icmp_imm_s(IntCC::SignedGreaterThanOrEqual, lo, 0);
-            let within = self
-                .b
-                .ins()
-                .icmp(IntCC::UnsignedLessThanOrEqual, hi, length);
-            let fits = self.b.ins().band(above, within);
-            ok = self.b.ins().band(ok, fits);
-            ranges.push((lo, hi));
-            pointers.push(self.b.ins().iadd(base, start));
-        }
-        for (i, gi) in plan.groups.iter().enumerate() {
-            for (j, gj) in plan.groups.iter().enumerate().skip(i + 1) {
-                if !gi.stored && !gj.stored {
-                    continue;
-                }
-                let (lo_i, hi_i) = ranges[i];
-                let (lo_j, hi_j) = ranges[j];
-                let before = self.b.ins().icmp(IntCC::SignedLessThanOrEqual, hi_i, lo_j);
-                let after = self.b.ins().icmp(IntCC::SignedLessThanOrEqual, hi_j, lo_i);
-                let apart = self.b.ins().bor(before, after);
-                ok = self.b.ins().band(ok, apart);
-            }
-        }
+        let (ok, trips, pointers) = self.entry_checks(plan, scalar);
 
         // The scalars the vector code starts from: the locals the body
         // only reads, its constants, the recurrences' first values, the
@@ -194,12 +108,9 @@ impl FuncTranslator<'_, '_> {
             .collect();
         let mut far: Vec<(usize, i64)> = Vec::new();
         if let Some(encoding) = self.env.anchor_offsets {
-            let loads = plan.nodes.iter().filter_map(|n| match *n {
-                Node::Load {
-                    group, k, offset, ..
-                } => Some((group, plan.groups[group].rel(k, offset))),
-                _ => None,
-            });
+            let loads = (0..plan.nodes.len())
+                .filter_map(|n| plan.load_at(n))
+                .map(|(group, rel, _)| (group, rel));
             let stores = plan
                 .stores
                 .iter()
@@ -414,6 +325,100 @@ impl FuncTranslator<'_, '_> {
         self.known.clear();
     }
 
+    /// The checks that choose the vector loop, up to its preheader: a
+    /// short trip count branches to `scalar` at once; the rest is `ok`.
+    /// Also the number of trips and each group's native base address.
+    fn entry_checks(&mut self, plan: &Plan, scalar: Block) -> (Value, Value, Vec<Value>) {
+        let lanes = plan.lanes() as i64;
+        // Trip count: the condition's value is c0 + n·step in iteration
+        // n = 0, 1, ..., and the loop ends at the first that is zero: after
+        // n1 = -c0 / step more iterations than the first, when that
+        // divides exactly.
+        let control = &plan.control;
+        let c0 = self.affine_value(control.konst, &control.terms);
+        let distance = match control.step > 0 {
+            true => self.b.ins().ineg(c0),
+            false => c0,
+        };
+        let distance = self.b.ins().uextend(I64, distance);
+        let step = i64::from(control.step).abs();
+        // A short loop goes straight to the scalar loop: the checks below
+        // cost more than vectors save on a few iterations (n1 >= k exactly
+        // when distance >= k·step).
+        let long = self.b.ins().icmp_imm_u(
+            IntCC::UnsignedGreaterThanOrEqual,
+            distance,
+            MIN_ITERATIONS * step,
+        );
+        let checks = self.b.create_block();
+        self.b.ins().brif(long, checks, &[], scalar, &[]);
+        self.b.switch_to_block(checks);
+        self.b.seal_block(checks);
+        let step_value = self.b.ins().iconst(I64, step);
+        let more = self.b.ins().udiv(distance, step_value);
+        let covered = self.b.ins().imul_imm_s(more, step);
+        let mut ok = self.b.ins().icmp(IntCC::Equal, covered, distance);
+        // Trips of `lanes` iterations leave at least one iteration to the
+        // scalar loop, which then sets every local as the loop would have.
+        let trips = self
+            .b
+            .ins()
+            .ushr_imm_u(more, i64::from(lanes.trailing_zeros()));
+        if self.env.vectorize == Vectorize::WhenPresent {
+            let features = self.hoisted_load(self.vmctx, vmctx::FEATURES);
+            let vector = self.b.ins().band_imm_u(features, FEATURE_VECTOR as i64);
+            let present = self.b.ins().icmp_imm_u(IntCC::NotEqual, vector, 0);
+            ok = self.b.ins().band(ok, present);
+        }
+
+        // Every access of the vector part within the memory, every
+        // group's address progression free of i32 wrapping, and the
+        // groups that are stored to apart from all others.
+        let length = self.memory_length();
+        let base = self.memory_base();
+        let last = self.b.ins().iadd_imm_s(trips, -1);
+        let last = self.b.ins().imul_imm_s(last, lanes);
+        let mut ranges = Vec::new();
+        let mut pointers = Vec::new();
+        for g in &plan.groups {
+            // kmin is one of the accesses' i32 constants.
+            let start = self.affine_value(g.kmin as i32, &g.terms);
+            let start = self.b.ins().uextend(I64, start);
+            let span = self.b.ins().imul_imm_s(last, g.delta);
+            let (lo, hi) = match g.delta < 0 {
+                true => (self.b.ins().iadd(start, span), start),
+                false => (start, self.b.ins().iadd(start, span)),
+            };
+            let hi = self.b.ins().iadd_imm_s(hi, g.end);
+            let above = self
+                .b
+                .ins()
+                .icmp_imm_s(IntCC::SignedGreaterThanOrEqual, lo, 0);
+            let within = self
+                .b
+                .ins()
+                .icmp(IntCC::UnsignedLessThanOrEqual, hi, length);
+            let fits = self.b.ins().band(above, within);
+            ok = self.b.ins().band(ok, fits);
+            ranges.push((lo, hi));
+            pointers.push(self.b.ins().iadd(base, start));
+        }
+        for (i, gi) in plan.groups.iter().enumerate() {
+            for (j, gj) in plan.groups.iter().enumerate().skip(i + 1) {
+                if !gi.stored && !gj.stored {
+                    continue;
+                }
+                let (lo_i, hi_i) = ranges[i];
+                let (lo_j, hi_j) = ranges[j];
+                let before = self.b.ins().icmp(IntCC::SignedLessThanOrEqual, hi_i, lo_j);
+                let after = self.b.ins().icmp(IntCC::SignedLessThanOrEqual, hi_j, lo_i);
+                let apart = self.b.ins().bor(before, after);
+                ok = self.b.ins().band(ok, apart);
+            }
+        }
+        (ok, trips, pointers)
+    }
+
     /// The scalars the vector code starts from, made opaque where the core
     /// is tested at run time: Cranelift hoists pure code out of loops as
     /// far as its operands allow (out of an outer loop, above the test),
@@ -455,15 +460,8 @@ impl FuncTranslator<'_, '_> {
         let mut sum = konst;
         for &(local, coef) in terms {
             let v = self.local_value(local);
-            let inst = self.b.func.dfg.value_def(v).inst()?;
-            let InstructionData::UnaryImm {
-                opcode: Opcode::Iconst,
-                imm,
-            } = self.b.func.dfg.insts[inst]
-            else {
-                return None;
-            };
-            sum = sum.wrapping_add((imm.bits() as i32).wrapping_mul(coef));
+            let c = iconst_value(&self.b.func.dfg, v)?;
+            sum = sum.wrapping_add((c as i32).wrapping_mul(coef));
         }
         Some(sum)
     }
@@ -490,23 +488,18 @@ impl FuncTranslator<'_, '_> {
         }
         let plan = body.plan;
         // `as_data` writes `x + 0` so that an induction's lanes (`i + 0`,
-        // `i + 4` ...) match; among other values the `+ 0` is only in the
-        // way (a recurrence's first lane, say).
+        // `i + 4` ...) line up as one addition of a constant vector; in
+        // any other lanes the `+ 0` is only in the way (a recurrence's
+        // first lane, an invariant in every lane).
         let adds_constant = |n: NodeId| match plan.nodes[n] {
             Node::Binary(Binary::Add, _, c) => matches!(plan.nodes[c], Node::Const(..)),
             _ => false,
         };
-        if !nodes.iter().all(|&n| adds_constant(n)) {
+        let all_zero = nodes.iter().all(|&n| plan.plus_zero(n).is_some());
+        if all_zero || !nodes.iter().all(|&n| adds_constant(n)) {
             let stripped: Vec<NodeId> = nodes
                 .iter()
-                .map(|&n| match plan.nodes[n] {
-                    Node::Binary(Binary::Add, x, c)
-                        if matches!(plan.nodes[c], Node::Const(Elem::I32, 0)) =>
-                    {
-                        x
-                    }
-                    _ => n,
-                })
+                .map(|&n| plan.plus_zero(n).unwrap_or(n))
                 .collect();
             if stripped != nodes {
                 let v = self.pack(body, &stripped);
@@ -526,11 +519,6 @@ impl FuncTranslator<'_, '_> {
                 let a = self.operands(body, nodes, 0);
                 let a = self.pack(body, &a);
                 self.lane_unary(*op, a)
-            }
-            // `x + 0` from `as_data`: `x`.
-            Node::Binary(Binary::Add, ..) if self.adds_zero(plan, nodes) => {
-                let a = self.operands(body, nodes, 0);
-                self.pack(body, &a)
             }
             // A constant vector; where the core is tested at run time it
             // is built from the opaque scalars instead (`gather`), since
@@ -560,7 +548,7 @@ impl FuncTranslator<'_, '_> {
                 };
                 self.lane_binary(*op, a, b)
             }
-            Node::Compare(cmp, ..) if all(&|n| matches!(n, Node::Compare(c, ..) if c == cmp)) => {
+            Node::Compare(..) if same_compare(plan, nodes).is_some() => {
                 // Wasm's 1 for true: the mask's sign bit.
                 let mask = self.mask(body, nodes);
                 self.b.ins().ushr_imm_u(mask, 31)
@@ -580,7 +568,7 @@ impl FuncTranslator<'_, '_> {
                 k,
                 offset,
                 ext,
-            } if self.contiguous(plan, nodes) => {
+            } if contiguous(plan, nodes) => {
                 let rel = plan.groups[*group].rel(*k, *offset);
                 let (p, offset) = self.address(body, *group, rel);
                 let heap = self.flags.heap;
@@ -629,23 +617,15 @@ impl FuncTranslator<'_, '_> {
         if let Some(&m) = body.masks.get(nodes) {
             return m;
         }
-        let plan = body.plan;
-        let m = match plan.nodes[nodes[0]] {
-            Node::Compare(cmp, ..)
-                if nodes
-                    .iter()
-                    .all(|&n| matches!(plan.nodes[n], Node::Compare(c, ..) if c == cmp)) =>
-            {
+        let m = match same_compare(body.plan, nodes) {
+            Some(cmp) => {
                 let a = self.operands(body, nodes, 0);
                 let b = self.operands(body, nodes, 1);
                 let a = self.pack(body, &a);
                 let b = self.pack(body, &b);
-                match cmp {
-                    Compare::Int(cc) => self.b.ins().icmp(cc, a, b),
-                    Compare::Float(cc) => self.b.ins().fcmp(cc, a, b),
-                }
+                self.compare(cmp, a, b)
             }
-            _ => {
+            None => {
                 let v = self.pack(body, nodes);
                 self.b.ins().icmp(IntCC::NotEqual, v, body.zeros)
             }
@@ -662,22 +642,14 @@ impl FuncTranslator<'_, '_> {
         if bytes == lane {
             return v;
         }
-        let mut mask = [0u8; 16];
-        for (i, m) in mask.iter_mut().enumerate() {
-            let (element, byte) = (i / bytes as usize, i % bytes as usize);
-            *m = ((element * lane as usize + byte) % 16) as u8;
-        }
-        let packed = self.shuffle(I8X16, v, v, mask);
-        match bytes {
-            2 => {
-                let wide = self.reshape(I64X2, packed);
-                self.b.ins().extractlane(wide, 0)
-            }
-            _ => {
-                let wide = self.reshape(I32X4, packed);
-                self.b.ins().extractlane(wide, 0)
-            }
-        }
+        let starts: Vec<u8> = (0..16 / bytes)
+            .map(|element| (element * lane % 16) as u8)
+            .collect();
+        let packed = self.shuffle(I8X16, v, v, byte_mask(bytes as u8, &starts));
+        // The packed bytes are the low 8 (`store16`) or 4 (`store8`).
+        let wide = if bytes == 2 { I64X2 } else { I32X4 };
+        let wide = self.reshape(wide, packed);
+        self.b.ins().extractlane(wide, 0)
     }
 
     /// The address of the access `rel` bytes past `group`'s base in this
@@ -705,14 +677,6 @@ impl FuncTranslator<'_, '_> {
             .collect()
     }
 
-    /// Whether every one of `nodes` adds the constant 0.
-    fn adds_zero(&self, plan: &Plan, nodes: &[NodeId]) -> bool {
-        nodes.iter().all(|&n| match plan.nodes[n] {
-            Node::Binary(Binary::Add, _, c) => matches!(plan.nodes[c], Node::Const(Elem::I32, 0)),
-            _ => false,
-        })
-    }
-
     /// Full-width loads of one group that lie within 32 bytes (a strided
     /// access, `b[2 * i]` say): one or two vector loads inside the bytes
     /// the trip's checks cover (`0..end` past the group's base), and one
@@ -721,13 +685,8 @@ impl FuncTranslator<'_, '_> {
         let plan = body.plan;
         let mut at = Vec::with_capacity(nodes.len());
         for &n in nodes {
-            match plan.nodes[n] {
-                Node::Load {
-                    group,
-                    k,
-                    offset,
-                    ext: Ext::Full,
-                } => at.push((group, plan.groups[group].rel(k, offset))),
+            match plan.load_at(n)? {
+                (group, rel, Ext::Full) => at.push((group, rel)),
                 _ => return None,
             }
         }
@@ -764,35 +723,14 @@ impl FuncTranslator<'_, '_> {
             };
             loaded.push(v);
         }
-        let mut mask = [0u8; 16];
-        for (lane, &(_, rel)) in at.iter().enumerate() {
-            for byte in 0..size {
-                mask[lane * size as usize + byte as usize] = (rel - start + byte) as u8;
-            }
-        }
+        let starts: Vec<u8> = at.iter().map(|&(_, rel)| (rel - start) as u8).collect();
         let second = *loaded.last()?;
-        Some(self.shuffle(vector_type, loaded[0], second, mask))
-    }
-
-    /// Whether `nodes` load adjacent elements of one group, in order.
-    fn contiguous(&self, plan: &Plan, nodes: &[NodeId]) -> bool {
-        let at = |n: NodeId| match plan.nodes[n] {
-            Node::Load {
-                group,
-                k,
-                offset,
-                ext,
-            } => Some((group, plan.groups[group].rel(k, offset), ext)),
-            _ => None,
-        };
-        let Some((group, rel, ext)) = at(nodes[0]) else {
-            return false;
-        };
-        let bytes = ext.bytes(plan.types[nodes[0]]);
-        nodes
-            .iter()
-            .zip(0..)
-            .all(|(&n, i)| at(n) == Some((group, rel + i * bytes, ext)))
+        Some(self.shuffle(
+            vector_type,
+            loaded[0],
+            second,
+            byte_mask(size as u8, &starts),
+        ))
     }
 
     /// A vector with node `n`'s value in the returned lane.
@@ -829,15 +767,15 @@ impl FuncTranslator<'_, '_> {
         }
         if vectors.len() <= 2 {
             let size = vector_type.lane_type().bytes() as u8;
-            let mut mask = [0u8; 16];
-            for (lane, &(v, l)) in sources.iter().enumerate() {
-                let base = if v == vectors[0] { 0 } else { 16 };
-                for byte in 0..size {
-                    mask[lane * usize::from(size) + usize::from(byte)] = base + l * size + byte;
-                }
-            }
+            let starts: Vec<u8> = sources
+                .iter()
+                .map(|&(v, l)| {
+                    let base = if v == vectors[0] { 0 } else { 16 };
+                    base + l * size
+                })
+                .collect();
             let (a, b) = (vectors[0], *vectors.last().unwrap_or(&vectors[0]));
-            return self.shuffle(vector_type, a, b, mask);
+            return self.shuffle(vector_type, a, b, byte_mask(size, &starts));
         }
         let mut out = self.b.ins().extractlane(sources[0].0, sources[0].1);
         out = self.b.ins().splat(vector_type, out);
@@ -899,10 +837,7 @@ impl FuncTranslator<'_, '_> {
                 Node::Compare(cmp, a, b) => {
                     let a = self.scalar(body, a);
                     let b = self.scalar(body, b);
-                    let bit = match cmp {
-                        Compare::Int(cc) => self.b.ins().icmp(cc, a, b),
-                        Compare::Float(cc) => self.b.ins().fcmp(cc, a, b),
-                    };
+                    let bit = self.compare(cmp, a, b);
                     self.b.ins().uextend(I32, bit)
                 }
                 Node::Select(c, a, b) => {
@@ -915,11 +850,7 @@ impl FuncTranslator<'_, '_> {
                     let a = self.scalar(body, a);
                     self.lane_unary(op, a)
                 }
-                Node::Binary(Binary::Add, a, c)
-                    if matches!(body.plan.nodes[c], Node::Const(Elem::I32, 0)) =>
-                {
-                    self.scalar(body, a)
-                }
+                Node::Binary(..) if let Some(x) = body.plan.plus_zero(n) => self.scalar(body, x),
                 Node::Binary(op, a, b) => {
                     let a = self.scalar(body, a);
                     let b = self.scalar(body, b);
@@ -929,6 +860,14 @@ impl FuncTranslator<'_, '_> {
         };
         body.scalars.insert(n, v);
         v
+    }
+
+    /// A comparison's mask (vectors) or `i8` 0/1 (scalars).
+    fn compare(&mut self, cmp: Compare, a: Value, b: Value) -> Value {
+        match cmp {
+            Compare::Int(cc) => self.b.ins().icmp(cc, a, b),
+            Compare::Float(cc) => self.b.ins().fcmp(cc, a, b),
+        }
     }
 
     fn lane_unary(&mut self, op: Unary, a: Value) -> Value {
@@ -960,6 +899,41 @@ impl FuncTranslator<'_, '_> {
             (Binary::ShrU, _) => ins.ushr(a, b),
         }
     }
+}
+
+/// Whether `nodes` load adjacent elements of one group, in order.
+fn contiguous(plan: &Plan, nodes: &[NodeId]) -> bool {
+    let Some((group, rel, ext)) = plan.load_at(nodes[0]) else {
+        return false;
+    };
+    let bytes = ext.bytes(plan.types[nodes[0]]);
+    nodes
+        .iter()
+        .zip(0..)
+        .all(|(&n, i)| plan.load_at(n) == Some((group, rel + i * bytes, ext)))
+}
+
+/// The comparison every one of `nodes` makes, if they all make the same.
+fn same_compare(plan: &Plan, nodes: &[NodeId]) -> Option<Compare> {
+    let Node::Compare(cmp, ..) = plan.nodes[nodes[0]] else {
+        return None;
+    };
+    nodes
+        .iter()
+        .all(|&n| matches!(plan.nodes[n], Node::Compare(c, ..) if c == cmp))
+        .then_some(cmp)
+}
+
+/// A byte-shuffle mask whose lane `i` (of `size` bytes) copies the bytes
+/// from `starts[i]` on (0-15: the first vector, 16-31: the second).
+fn byte_mask(size: u8, starts: &[u8]) -> [u8; 16] {
+    let mut mask = [0u8; 16];
+    for (lane, &start) in starts.iter().enumerate() {
+        for byte in 0..size {
+            mask[lane * usize::from(size) + usize::from(byte)] = start + byte;
+        }
+    }
+    mask
 }
 
 /// The lane type and the vector type of a loop's elements.

@@ -210,8 +210,39 @@ pub(crate) struct Plan {
 impl Plan {
     /// Iterations per trip: elements per 128-bit vector.
     pub fn lanes(&self) -> usize {
-        16 / self.size as usize
+        lanes_for(self.size)
     }
+
+    /// Where node `n` loads from, if it is a load: (group, bytes past the
+    /// group's base in the trip, how it is kept in memory).
+    pub(super) fn load_at(&self, n: NodeId) -> Option<(usize, i64, Ext)> {
+        match self.nodes[n] {
+            Node::Load {
+                group,
+                k,
+                offset,
+                ext,
+            } => Some((group, self.groups[group].rel(k, offset), ext)),
+            _ => None,
+        }
+    }
+
+    /// `x` when node `n` is `x + 0`, as `as_data` writes an `i32` value.
+    pub(super) fn plus_zero(&self, n: NodeId) -> Option<NodeId> {
+        match self.nodes[n] {
+            Node::Binary(Binary::Add, x, c)
+                if matches!(self.nodes[c], Node::Const(Elem::I32, 0)) =>
+            {
+                Some(x)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Elements of `size` bytes per 128-bit vector.
+fn lanes_for(size: i64) -> usize {
+    (16 / size) as usize
 }
 
 /// Steps past which the distances are not worth tracking.
@@ -370,7 +401,7 @@ pub(crate) fn plan(body: &[Operator<'_>], local_types: &[ValType]) -> Option<Pla
     };
     let condition = b.iteration(stmts)?;
     let size = b.size?;
-    let lanes = (16 / size) as usize;
+    let lanes = lanes_for(size);
     let ends: HashMap<u32, Sym> = b.locals.clone();
 
     // What each local written in the body is.
@@ -1051,7 +1082,7 @@ impl Builder<'_> {
     /// same iteration, or by an earlier iteration of the trip), and stores
     /// may not overlap each other at all.
     fn independent(&self, size: i64) -> bool {
-        let within = 16 / size - 1;
+        let within = lanes_for(size) as i64 - 1;
         for (si, s) in self.accesses.iter().enumerate() {
             if s.kind != AccessKind::Store {
                 continue;
@@ -1084,7 +1115,7 @@ impl Builder<'_> {
     /// Groups the stores of all iterations into runs of `lanes` adjacent
     /// elements of one group; every store must be in one.
     fn store_runs(&self, size: i64) -> Option<Vec<StoreRun>> {
-        let lanes = (16 / size) as usize;
+        let lanes = lanes_for(size);
         let mut all: Vec<Stored> = self.stores.iter().flatten().copied().collect();
         all.sort_unstable_by_key(|s| (s.group, s.at()));
         let mut runs = Vec::new();
