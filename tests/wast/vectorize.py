@@ -69,16 +69,20 @@ for n in [1, 2, 20, 21]:
     fill(X, 50, 1.0); call("store_then_load", I(X), I(n)); check(X, 50)
 for n in [1, 17, 18, 24]:
     fill(X, 30, 1.0); call("negative_constant", I(X), I(n)); check(X - 1024, 30); check(X + 1024, 30)
-# Traps: the stores before the faulting iteration happen, as in the scalar loop.
 END = 65536
-fill(X, 40, 1.0); fill(END - 40, 5, 2.0)
-call("axpy", I(X), I(END - 40), I(30), F(1.0), result='i32'); check(END - 40, 5)
-fill(END - 160, 20, 2.0)
-call("axpy", I(X), I(END - 160), I(20), F(1.0), result='i32'); check(END - 160, 20)
-# The vector part's last element the first out of bounds: the scalar
-# loop must write everything before it.
-fill(END - 152, 19, 3.0)
-call("axpy", I(X), I(END - 152), I(21), F(1.0), result='i32'); check(END - 152, 19)
+def axpy_at_the_end(axpy, fill_, check_, kind, one, size, exact=True):
+    """y near the memory's end. Traps: the stores before the faulting
+    iteration happen, as in the scalar loop; with `exact`, a run that ends
+    with the memory. Last, the vector part's last element the first out
+    of bounds: the scalar loop must write everything before it."""
+    fill_(X, 40, one); fill_(END - 5 * size, 5, 2 * one)
+    call(axpy, I(X), I(END - 5 * size), I(30), kind(one), result='i32'); check_(END - 5 * size, 5)
+    if exact:
+        fill_(END - 20 * size, 20, 2 * one)
+        call(axpy, I(X), I(END - 20 * size), I(20), kind(one), result='i32'); check_(END - 20 * size, 20)
+    fill_(END - 19 * size, 19, 3 * one)
+    call(axpy, I(X), I(END - 19 * size), I(21), kind(one), result='i32'); check_(END - 19 * size, 19)
+axpy_at_the_end("axpy", fill, check, F, 1.0, 8)
 call("axpy", I(-8), I(Y), I(30), F(1.0), result='i32'); check(Y, 30)
 call("axpy", I(X), I(-16), I(30), F(1.0), result='i32')
 fill(X, 60, 0.5)
@@ -115,12 +119,7 @@ for n in [1, 2, 20, 21]:
     fill32(X, 50, 1.0); call("store_then_load32", I(X), I(n)); check32(X, 50)
 for n in [1, 17, 18, 19, 20, 24]:
     fill32(X, 30, 1.0); call("negative_constant32", I(X), I(n)); check32(X - 1024, 30); check32(X + 1024, 30)
-fill32(X, 40, 1.0); fill32(END - 20, 5, 2.0)
-call("axpy32", I(X), I(END - 20), I(30), F32(1.0), result='i32'); check32(END - 20, 5)
-fill32(END - 80, 20, 2.0)
-call("axpy32", I(X), I(END - 80), I(20), F32(1.0), result='i32'); check32(END - 80, 20)
-fill32(END - 76, 19, 3.0)
-call("axpy32", I(X), I(END - 76), I(21), F32(1.0), result='i32'); check32(END - 76, 19)
+axpy_at_the_end("axpy32", fill32, check32, F32, 1.0, 4)
 call("axpy32", I(X), I(-4), I(30), F32(1.0), result='i32')
 fill32(X, 60, 0.5)
 call("smooth32", I(X), I(END - 40), I(40), result='f32'); check32(END - 40, 10)
@@ -145,10 +144,7 @@ for n in [3, 18, 19, 20, 21, 22, 50, 51]:
 for k in [1, 2, 3, 4]:
     for n in [1, 17, 18, 19, 20, 30]:
         filli(X, 40, 3); call(f"shift_samei_{k}", I(X), I(n)); checki(X, 40)
-filli(X, 40, 1); filli(END - 20, 5, 2)
-call("axpyi", I(X), I(END - 20), I(30), I(1), result='i32'); checki(END - 20, 5)
-filli(END - 76, 19, 3)
-call("axpyi", I(X), I(END - 76), I(21), I(1), result='i32'); checki(END - 76, 19)
+axpy_at_the_end("axpyi", filli, checki, I, 1, 4, exact=False)
 filli(X, 60, 5)
 call("smoothi", I(X), I(END - 40), I(40), result='i32'); checki(END - 40, 10)
 
