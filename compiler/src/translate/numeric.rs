@@ -5,8 +5,8 @@
 
 use anyhow::Result;
 use cranelift_codegen::ir::{
-    InstBuilder, MemFlagsData, Type, Value,
-    condcodes::{FloatCC, IntCC},
+    self, InstBuilder, MemFlagsData, Type, Value,
+    condcodes::{CondCode, FloatCC, IntCC},
     immediates::{Ieee32, Ieee64},
     types,
 };
@@ -54,8 +54,34 @@ impl FuncTranslator<'_, '_> {
 
     fn eqz(&mut self) {
         let a = self.pop();
-        let v = self.b.ins().icmp_imm_s(IntCC::Equal, a, 0);
+        let v = match self.float_compare(a) {
+            // Cranelift folds `eqz` of an integer comparison into the
+            // complementary comparison, but not of a float one: `f64.lt;
+            // i32.eqz; br_if` would set a byte, widen and test it.
+            Some((cc, x, y)) => self.b.ins().fcmp(cc.complement(), x, y),
+            _ => self.b.ins().icmp_imm_s(IntCC::Equal, a, 0),
+        };
         self.push_bool(v);
+    }
+
+    /// `(cc, x, y)` where `v` is a Wasm float comparison, `uextend (fcmp cc x y)`.
+    fn float_compare(&self, v: Value) -> Option<(FloatCC, Value, Value)> {
+        let dfg = &self.b.func.dfg;
+        let ir::InstructionData::Unary {
+            opcode: ir::Opcode::Uextend,
+            arg,
+        } = dfg.insts[dfg.value_def(v).inst()?]
+        else {
+            return None;
+        };
+        match dfg.insts[dfg.value_def(arg).inst()?] {
+            ir::InstructionData::FloatCompare {
+                opcode: ir::Opcode::Fcmp,
+                cond,
+                args: [x, y],
+            } => Some((cond, x, y)),
+            _ => None,
+        }
     }
 
     /// Sign-extends the low `from` bits of the top value in place.
