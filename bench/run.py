@@ -6,6 +6,8 @@ against the same C compiled natively with gcc -O2.
   python3 bench/run.py                   run-time and compile-time tables
   python3 bench/run.py --compile-python  CPython's compile time per architecture
   python3 bench/run.py --qemu            instruction counts on the QEMU boards
+  python3 bench/run.py --dist            any of these with the distribution build of kiln
+                                         (scripts/build-dist.sh: LTO and PGO, compiles faster)
 
 Programs: every .wasm under ../shared/corpus/sightglass, CPython 3.11
 (../shared/corpus/fetch-programs.sh) running bench/python/pystone_like.py,
@@ -630,6 +632,9 @@ def main():
     ap.add_argument("--skip", action="append", default=[], help="leave out programs whose name contains this")
     ap.add_argument("--no-build", action="store_true", help="use target/release/kiln as it is")
     ap.add_argument("--kiln", help="the kiln binary to measure (default: target/release/kiln)")
+    ap.add_argument("--dist", action="store_true",
+                    help="measure the distribution build, target/dist/kiln (built by scripts/build-dist.sh "
+                         "unless --no-build)")
     ap.add_argument("--ab", metavar="KILN_B", help="also measure this kiln binary, alternating (A/B)")
     ap.add_argument("--ab-disable", metavar="NAMES",
                     help="also measure Kiln with KILN_DISABLE=NAMES (e.g. inline,known), alternating")
@@ -652,7 +657,11 @@ def main():
     ISA_FLAGS = args.isa_flag
     OPT_LEVEL = args.opt_level
 
-    if not args.no_build and not args.kiln:
+    if args.dist:
+        if not args.no_build:
+            subprocess.run([str(ROOT / "scripts" / "build-dist.sh")], cwd=ROOT, check=True)
+        args.kiln = args.kiln or str(ROOT / "target" / "dist" / "kiln")
+    elif not args.no_build and not args.kiln:
         subprocess.run(["cargo", "build", "--release", "-q", "-p", "kiln-compiler"], cwd=ROOT, check=True)
     OUT.mkdir(parents=True, exist_ok=True)
     # Measure a copy: a rebuild during a long run must not swap the compiler.
