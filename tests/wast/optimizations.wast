@@ -454,9 +454,10 @@
 (assert_return (invoke "branch" (i32.const 65500) (i32.const 0)) (i32.const 0))
 
 ;; -- comparison results ----------------------------------------------------
-;; translate/booleans.rs folds `eqz`, `& 1`, `^ 1` and `(c ^ -1) & 1` of a
-;; comparison into the comparison or its complement (NaN-aware: not `lt` is
-;; `unordered or ge`); `^ -1` and `^ 3` alone are not 0/1 and stay. Each as a
+;; The translator folds `i32.eqz` of a float comparison into the complementary
+;; comparison (NaN-aware: not `lt` is `unordered or ge`); the other forms are
+;; what code built at -O0 does with C booleans (`& 1`, `^ 1`, `(c ^ -1) & 1`),
+;; for any later fold of them (`^ -1` and `^ 3` alone are not 0/1). Each as a
 ;; value, a branch and a select.
 (module
   (func (export "f32.lt.eqz") (param f32 f32) (result i32) (i32.eqz (f32.lt (local.get 0) (local.get 1))))

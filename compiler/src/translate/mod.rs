@@ -4,12 +4,11 @@
 //! parameters, locals as `Variable`s, one pass over the operators with a
 //! value stack and a control stack, an exit block that returns the results.
 //! Operators are handled by concern: `control` (blocks, branches, calls),
-//! `numeric` (and `booleans` for comparison results), `memory`, `reference` (globals, tables, references), `simd`; the vmctx
+//! `numeric`, `memory`, `reference` (globals, tables, references), `simd`; the vmctx
 //! layout lives in `environ` only. `anchors` then moves access offsets the
 //! target cannot encode into the address.
 
 pub mod anchors;
-mod booleans;
 mod builtins;
 mod calls;
 mod control;

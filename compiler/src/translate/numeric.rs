@@ -5,8 +5,8 @@
 
 use anyhow::Result;
 use cranelift_codegen::ir::{
-    InstBuilder, MemFlagsData, Type, Value,
-    condcodes::{FloatCC, IntCC},
+    self, InstBuilder, MemFlagsData, Type, Value,
+    condcodes::{CondCode, FloatCC, IntCC},
     immediates::{Ieee32, Ieee64},
     types,
 };
@@ -50,6 +50,38 @@ impl FuncTranslator<'_, '_> {
         let (a, b) = self.pop2();
         let v = self.b.ins().fcmp(cc, a, b);
         self.push_bool(v);
+    }
+
+    fn eqz(&mut self) {
+        let a = self.pop();
+        let v = match self.float_compare(a) {
+            // Cranelift folds `eqz` of an integer comparison into the
+            // complementary comparison, but not of a float one: `f64.lt;
+            // i32.eqz; br_if` would set a byte, widen and test it.
+            Some((cc, x, y)) => self.b.ins().fcmp(cc.complement(), x, y),
+            _ => self.b.ins().icmp_imm_s(IntCC::Equal, a, 0),
+        };
+        self.push_bool(v);
+    }
+
+    /// `(cc, x, y)` where `v` is a Wasm float comparison, `uextend (fcmp cc x y)`.
+    fn float_compare(&self, v: Value) -> Option<(FloatCC, Value, Value)> {
+        let dfg = &self.b.func.dfg;
+        let ir::InstructionData::Unary {
+            opcode: ir::Opcode::Uextend,
+            arg,
+        } = dfg.insts[dfg.value_def(v).inst()?]
+        else {
+            return None;
+        };
+        match dfg.insts[dfg.value_def(arg).inst()?] {
+            ir::InstructionData::FloatCompare {
+                opcode: ir::Opcode::Fcmp,
+                cond,
+                args: [x, y],
+            } => Some((cond, x, y)),
+            _ => None,
+        }
     }
 
     /// Sign-extends the low `from` bits of the top value in place.
@@ -119,11 +151,9 @@ impl FuncTranslator<'_, '_> {
             Operator::I32DivU | Operator::I64DivU => self.binary(|t, a, b| t.b.ins().udiv(a, b)),
             Operator::I32RemS | Operator::I64RemS => self.binary(|t, a, b| t.b.ins().srem(a, b)),
             Operator::I32RemU | Operator::I64RemU => self.binary(|t, a, b| t.b.ins().urem(a, b)),
-            Operator::I32And => self.and_i32(),
-            Operator::I64And => self.binary(|t, a, b| t.b.ins().band(a, b)),
+            Operator::I32And | Operator::I64And => self.binary(|t, a, b| t.b.ins().band(a, b)),
             Operator::I32Or | Operator::I64Or => self.binary(|t, a, b| t.b.ins().bor(a, b)),
-            Operator::I32Xor => self.xor_i32(),
-            Operator::I64Xor => self.binary(|t, a, b| t.b.ins().bxor(a, b)),
+            Operator::I32Xor | Operator::I64Xor => self.binary(|t, a, b| t.b.ins().bxor(a, b)),
             Operator::I32Shl | Operator::I64Shl => self.binary(|t, a, b| t.b.ins().ishl(a, b)),
             Operator::I32ShrS | Operator::I64ShrS => self.binary(|t, a, b| t.b.ins().sshr(a, b)),
             Operator::I32ShrU | Operator::I64ShrU => self.binary(|t, a, b| t.b.ins().ushr(a, b)),
