@@ -197,6 +197,8 @@ def kiln_firmware(p, board="host", kiln=None, disable=None, label="a", isa_flags
         label += "-isa-" + "-".join(isa_flags)
     if OPT_LEVEL:
         label += "-opt-" + OPT_LEVEL
+    if BOUNDS_CHECKS:
+        label += "-checks-" + BOUNDS_CHECKS
     off = disable if disable is not None else os.environ.get("KILN_DISABLE", "")
     if off:
         label += "-without-" + off.replace(",", "-")
@@ -207,6 +209,8 @@ def kiln_firmware(p, board="host", kiln=None, disable=None, label="a", isa_flags
         cmd += ["--isa-flag", flag]
     if OPT_LEVEL:
         cmd += ["--opt-level", OPT_LEVEL]
+    if BOUNDS_CHECKS:
+        cmd += ["--bounds-checks", BOUNDS_CHECKS]
     for host, guest in p.dirs:
         cmd += ["--dir", f"{host}::{guest}"]
     cmd += ["--", *p.argv[1:]]
@@ -301,6 +305,8 @@ USE_CPU = False
 ISA_FLAGS = []
 # --opt-level: Kiln's optimisation level (None: kiln's default, `speed`).
 OPT_LEVEL = None
+# --bounds-checks for Kiln's firmware (None: the board's choice).
+BOUNDS_CHECKS = None
 
 
 def timed(result):
@@ -644,6 +650,8 @@ def main():
                     help="also measure Kiln built with this --isa-flag (e.g. baseline), alternating")
     ap.add_argument("--opt-level", choices=["none", "speed"],
                     help="build Kiln's firmware at this --opt-level (`none`: the fast tier only)")
+    ap.add_argument("--bounds-checks", choices=["explicit", "guard"],
+                    help="build Kiln's firmware with these bounds checks (default: the board's)")
     ap.add_argument("--cpu", action="store_true",
                     help="time the CPU seconds of whole runs instead (steadier on a busy machine)")
     ap.add_argument("--compile-python", action="store_true", help="CPython compile time per architecture")
@@ -652,10 +660,11 @@ def main():
     ap.add_argument("--save", help="write the QEMU counts as JSON here")
     ap.add_argument("--baseline", help="QEMU counts saved earlier, to compare with")
     args = ap.parse_args()
-    global USE_CPU, ISA_FLAGS, OPT_LEVEL
+    global USE_CPU, ISA_FLAGS, OPT_LEVEL, BOUNDS_CHECKS
     USE_CPU = args.cpu
     ISA_FLAGS = args.isa_flag
     OPT_LEVEL = args.opt_level
+    BOUNDS_CHECKS = args.bounds_checks
 
     if args.dist:
         if not args.no_build:

@@ -42,6 +42,7 @@ fn host_without_each_optimisation() {
         "known",
         "checks",
         "sext",
+        "guard,grow",
         "guard,inline,known,checks,sext",
     ] {
         run("host", disable);
@@ -53,6 +54,13 @@ fn qemu_boards() {
     for board in QEMU_BOARDS {
         run(board, "");
         run(board, "checks");
+        // Explicit checks, where a grown memory may move (translate/growth.rs).
+        run_script(
+            "optimizations.wast",
+            board,
+            "",
+            &["--bounds-checks", "explicit"],
+        );
     }
     // riscv64's compares and both boards' anchored offsets left out.
     run("qemu-virt-riscv64", "cmp64,anchor");

@@ -62,9 +62,11 @@ pub struct CodegenOptions {
 /// offsets the load or store cannot encode moved into the address
 /// (translate/anchors.rs); `vector`: straight-line `f64`, `f32` and `i32`
 /// loops run a vector's worth of iterations at a time
-/// (translate/vectorize).
+/// (translate/vectorize); `grow`: with explicit checks, functions that
+/// cannot grow memory load its base and length once (translate/growth.rs).
 pub const OPTIMIZATIONS: &[&str] = &[
     "guard", "inline", "known", "checks", "sext", "pin", "align", "cmp64", "anchor", "vector",
+    "grow",
 ];
 
 impl Default for CodegenOptions {

@@ -453,6 +453,94 @@
 (assert_trap (invoke "branch" (i32.const 65500) (i32.const 1)) "out of bounds memory access")
 (assert_return (invoke "branch" (i32.const 65500) (i32.const 0)) (i32.const 0))
 
+;; -- functions that cannot grow memory ---------------------------------------
+;; With explicit checks, a function that can reach no `memory.grow` loads the
+;; memory's base and length once (translate/growth.rs); every other function
+;; must see the memory a call grew (and moved, on boards that move it).
+(module
+  (memory 1)
+  (table 2 funcref)
+  (elem (i32.const 0) $grow_one $nothing)
+  (func $grow_one (drop (memory.grow (i32.const 1))))
+  (func $nothing)
+  (func $calls_grow (call $grow_one))
+  (func $last_word (result i32) (i32.sub (i32.mul (memory.size) (i32.const 65536)) (i32.const 4)))
+  ;; A word written before a direct call that grows, read after it, and a
+  ;; word past the old end.
+  (func (export "direct") (result i32)
+    (i32.store (i32.const 65532) (i32.const 41))
+    (call $calls_grow)
+    (i32.store (i32.const 65536) (i32.const 1))
+    (i32.add (i32.load (i32.const 65532)) (i32.load (i32.const 65536))))
+  ;; The same through the table: slot 0 grows, slot 1 does not.
+  (func (export "indirect") (param $slot i32) (result i32)
+    (i32.store (i32.const 100) (i32.const 7))
+    (call_indirect (local.get $slot))
+    (i32.store (call $last_word) (i32.const 1))
+    (i32.add (i32.load (i32.const 100)) (i32.load (call $last_word))))
+  ;; A loop whose every iteration grows and then uses the new last page.
+  (func (export "loop") (param $n i32) (result i32) (local $s i32)
+    (loop $l
+      (call $grow_one)
+      (i32.store (call $last_word) (local.get $n))
+      (local.set $s (i32.add (local.get $s) (i32.load (call $last_word))))
+      (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
+    (local.get $s))
+  ;; Cannot grow: loads base and length once, across a call and a loop.
+  (func (export "fixed") (param $p i32) (param $n i32) (result i32) (local $s i32)
+    (call $nothing)
+    (loop $l
+      (local.set $s (i32.add (local.get $s) (i32.load (local.get $p))))
+      (local.set $p (i32.add (local.get $p) (i32.const 4)))
+      (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
+    (local.get $s))
+  (func (export "size") (result i32) (memory.size))
+)
+(assert_return (invoke "direct") (i32.const 42))
+(assert_return (invoke "size") (i32.const 2))
+(assert_return (invoke "indirect" (i32.const 1)) (i32.const 8))
+(assert_return (invoke "size") (i32.const 2))
+(assert_return (invoke "indirect" (i32.const 0)) (i32.const 8))
+(assert_return (invoke "size") (i32.const 3))
+(assert_return (invoke "loop" (i32.const 3)) (i32.const 6))
+(assert_return (invoke "size") (i32.const 6))
+(assert_return (invoke "fixed" (i32.const 393208) (i32.const 2)) (i32.const 1))
+(assert_trap (invoke "fixed" (i32.const 393212) (i32.const 2)) "out of bounds memory access")
+
+;; Another module grows a shared memory.
+(module $grower
+  (memory (export "memory") 1)
+  (func (export "grow") (drop (memory.grow (i32.const 1)))))
+(register "grower" $grower)
+(module
+  (import "grower" "memory" (memory 1))
+  (import "grower" "grow" (func $grow))
+  (func (export "f") (result i32)
+    (i32.store (i32.const 8) (i32.const 3))
+    (call $grow)
+    (i32.store (i32.const 65536) (i32.const 5))
+    (i32.add (i32.load (i32.const 8)) (i32.load (i32.const 65536)))))
+(assert_return (invoke "f") (i32.const 8))
+
+;; Another module calls back into this one, which grows its own memory.
+(module $caller
+  (table (export "table") 1 funcref)
+  (type $v (func))
+  (func (export "call") (call_indirect (type $v) (i32.const 0))))
+(register "caller" $caller)
+(module
+  (import "caller" "table" (table 1 funcref))
+  (import "caller" "call" (func $call))
+  (memory 1)
+  (elem (i32.const 0) $grow)
+  (func $grow (drop (memory.grow (i32.const 1))))
+  (func (export "f") (result i32)
+    (i32.store (i32.const 8) (i32.const 3))
+    (call $call)
+    (i32.store (i32.const 65536) (i32.const 5))
+    (i32.add (i32.load (i32.const 8)) (i32.load (i32.const 65536)))))
+(assert_return (invoke "f") (i32.const 8))
+
 ;; -- i32.eqz of a comparison -----------------------------------------------
 ;; The translator folds it into the complementary comparison for floats
 ;; (NaN-aware: not `lt` is `unordered or ge`), Cranelift for integers. As a

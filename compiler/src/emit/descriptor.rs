@@ -261,7 +261,7 @@ pub fn build(inputs: &Inputs<'_>) -> Blob {
 
 /// The symbol a host-function import is bound to at link time, for the
 /// host modules the board library provides (WASI preview1 and `bench`).
-fn host_symbol(import: &crate::module::Import) -> Option<String> {
+pub(crate) fn host_symbol(import: &crate::module::Import) -> Option<String> {
     if import.kind != abi::extern_kind::FUNC {
         return None;
     }

@@ -66,6 +66,12 @@ pub fn emit_object(
         target_lexicon::Architecture::Aarch64(_) => (false, Some(Encoding::Aarch64)),
         _ => (false, None),
     };
+    // Small leaf functions are inlined into direct callers (see
+    // translate/inline.rs).
+    let candidates = match target.options.enabled("inline") {
+        true => translate::inline::candidates(module),
+        false => vec![false; module.funcs.len()],
+    };
     let env = ModuleEnv {
         module,
         call_conv: isa.default_call_conv(),
@@ -82,6 +88,18 @@ pub fn emit_object(
             false => Vectorize::Off,
         },
         isa_flags: &target.isa_flags,
+        // An inlined body's loads would move into callers that may grow.
+        memory_fixed: match target.bounds_checks {
+            crate::target::BoundsChecks::Explicit if target.options.enabled("grow") => {
+                let grows = translate::growth::may_grow(module);
+                grows
+                    .iter()
+                    .zip(&candidates)
+                    .map(|(g, c)| !g && !c)
+                    .collect()
+            }
+            _ => Vec::new(),
+        },
     };
 
     let tier = tiers(target, &wasm_sha256)?;
@@ -107,12 +125,7 @@ pub fn emit_object(
             .with_context(|| function_label(module, index))
     };
 
-    // Small leaf functions are translated first: their bodies are inlined
-    // into direct callers (see translate/inline.rs).
-    let candidates = match target.options.enabled("inline") {
-        true => translate::inline::candidates(module),
-        false => vec![false; module.funcs.len()],
-    };
+    // The candidates are translated first, for their callers to inline.
     let inlined: Vec<Option<ir::Function>> = (0..module.funcs.len() as u32)
         .into_par_iter()
         .map_init(FunctionBuilderContext::new, |fbc, index| {

@@ -164,24 +164,28 @@ impl FuncTranslator<'_, '_> {
 
     /// `memory.base`: with guard regions the memory never moves, so it is
     /// loaded once per function; with explicit checks `memory.grow` may
-    /// move it, so it is loaded where it is used.
+    /// move it, so it is loaded where it is used, unless this function can
+    /// reach no `memory.grow` (see `growth`).
     pub(super) fn memory_base(&mut self) -> Value {
         let mem = self.memory_pointer();
-        match self.env.bounds_checks {
-            BoundsChecks::Guard => self.hoisted_load(mem, memory::BASE),
-            BoundsChecks::Explicit => {
-                self.b
-                    .ins()
-                    .load(POINTER, self.flags.runtime, mem, memory::BASE)
-            }
+        match self.env.bounds_checks == BoundsChecks::Guard || self.memory_fixed {
+            true => self.hoisted_load(mem, memory::BASE),
+            false => self
+                .b
+                .ins()
+                .load(POINTER, self.flags.runtime, mem, memory::BASE),
         }
     }
 
     pub(super) fn memory_length(&mut self) -> Value {
         let mem = self.memory_pointer();
-        self.b
-            .ins()
-            .load(POINTER, self.flags.runtime, mem, memory::LENGTH)
+        match self.memory_fixed {
+            true => self.hoisted_load(mem, memory::LENGTH),
+            false => self
+                .b
+                .ins()
+                .load(POINTER, self.flags.runtime, mem, memory::LENGTH),
+        }
     }
 
     /// The native address of a `size`-byte access at `addr + offset` and the
@@ -193,9 +197,9 @@ impl FuncTranslator<'_, '_> {
     /// length up to 4 GiB + [`GUARD_BYTES`] faults. Larger static offsets,
     /// and every access without a guard region, compare the access's end
     /// with the current length first (and reload base and length, which
-    /// `memory.grow` may change, after calls).
+    /// `memory.grow` may change, after calls, unless the function cannot
+    /// grow memory: see `growth`).
     fn heap_address(&mut self, index: Value, offset: u64, size: u32) -> (Value, i32, MemFlagsData) {
-        let mem = self.memory_pointer();
         if self.env.bounds_checks == BoundsChecks::Guard
             && offset + u64::from(size) <= GUARD_BYTES as u64
         {
@@ -262,10 +266,7 @@ impl FuncTranslator<'_, '_> {
         // offset < 2^32 and size <= 16: the sum cannot overflow 64 bits.
         let end_offset = offset + u64::from(size);
         if !(self.env.elide_checks && self.known.proven(index, end_offset)) {
-            let length = self
-                .b
-                .ins()
-                .load(POINTER, self.flags.runtime, mem, memory::LENGTH);
+            let length = self.memory_length();
             let end = self.b.ins().iadd_imm_s(addr, end_offset as i64);
             let oob = self.b.ins().icmp(IntCC::UnsignedGreaterThan, end, length);
             self.b
@@ -273,10 +274,7 @@ impl FuncTranslator<'_, '_> {
                 .trapnz(oob, environ::trap(TrapKind::MemoryOutOfBounds));
             self.known.prove(index, end_offset);
         }
-        let base = self
-            .b
-            .ins()
-            .load(POINTER, self.flags.runtime, mem, memory::BASE);
+        let base = self.memory_base();
         let address = self.b.ins().iadd(base, addr);
         match i32::try_from(offset) {
             Ok(o) => (address, o, self.flags.heap),

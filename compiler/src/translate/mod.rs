@@ -6,13 +6,15 @@
 //! Operators are handled by concern: `control` (blocks, branches, calls),
 //! `numeric`, `memory`, `reference` (globals, tables, references), `simd`; the vmctx
 //! layout lives in `environ` only. `anchors` then moves access offsets the
-//! target cannot encode into the address.
+//! target cannot encode into the address; `growth` finds the functions
+//! that cannot grow memory, whose explicit checks load base and length once.
 
 pub mod anchors;
 mod builtins;
 mod calls;
 mod control;
 pub mod environ;
+pub mod growth;
 pub mod inline;
 mod memory;
 mod numeric;
@@ -64,6 +66,10 @@ pub struct ModuleEnv<'m> {
     /// The target's ISA extensions beyond Kiln's baseline (for the baseline
     /// compiler; Cranelift has them in its `TargetIsa`).
     pub isa_flags: &'m [String],
+    /// Per function index: whether the function loads the memory's base
+    /// and length once, since it can reach no `memory.grow` (see `growth`)
+    /// and is not inlined; empty: none does.
+    pub memory_fixed: Vec<bool>,
 }
 
 /// Whether loops are vectorized (see `vectorize`).
@@ -135,6 +141,7 @@ pub fn translate_function(
         locals: Vec::new(),
         sigs: HashMap::new(),
         direct: HashMap::new(),
+        memory_fixed: env.memory_fixed.get(index as usize) == Some(&true),
     };
 
     // Parameters, then declared locals (zero-initialised).
@@ -221,6 +228,9 @@ pub(crate) struct FuncTranslator<'m, 'f> {
     pub sigs: HashMap<u32, SigRef>,
     /// Direct-call references by function index.
     pub direct: HashMap<u32, FuncRef>,
+    /// The memory keeps its base and length while this function runs: it
+    /// can reach no `memory.grow` (see `growth`).
+    pub memory_fixed: bool,
 }
 
 /// The immediate of the `iconst` that defines `v`, if one does (its bits

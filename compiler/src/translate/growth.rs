@@ -1,0 +1,193 @@
+//! Which functions may grow linear memory while they run.
+//!
+//! With explicit bounds checks `memory.grow` may move the memory and
+//! change its length, so compiled code reloads base and length after every
+//! call, and in every iteration of a loop (Cranelift cannot move those
+//! loads across the back edge). A function that can reach no
+//! `memory.grow` (none in its body, none in the functions it calls) loads
+//! them once at entry instead. An AOT compiler sees the whole call graph:
+//! - a direct call reaches its callee;
+//! - WASI and `bench` host functions never grow memory or call back;
+//! - any other import, and any `call_indirect`, may run foreign code or
+//!   this module's escaping functions (exported, in a table, `ref.func`):
+//!   it may grow memory if the memory is shared (imported or exported) or
+//!   if one of the escaping functions may.
+
+use rayon::prelude::*;
+use wasmparser::Operator;
+
+use crate::module::ModuleInfo;
+use kiln_runtime::abi::extern_kind;
+
+/// What one function body does that matters here.
+#[derive(Default)]
+struct Body {
+    grows: bool,
+    callees: Vec<u32>,
+    /// `call_indirect`, or a call to an import that is not a host function.
+    calls_foreign: bool,
+}
+
+/// Per function index: whether a call to it may grow linear memory.
+pub fn may_grow(module: &ModuleInfo<'_>) -> Vec<bool> {
+    let imported = module.num_imported_funcs as usize;
+    let host: Vec<bool> = module
+        .imports
+        .iter()
+        .filter(|i| i.kind == extern_kind::FUNC)
+        .map(|i| crate::emit::descriptor::host_symbol(i).is_some())
+        .collect();
+    let bodies: Vec<Body> = module
+        .bodies
+        .par_iter()
+        .map(|body| {
+            scan(body, &host).unwrap_or(Body {
+                grows: true,
+                ..Body::default()
+            })
+        })
+        .collect();
+
+    let shared = module.memories.iter().any(|m| m.imported)
+        || module.exports.iter().any(|e| e.kind == extern_kind::MEMORY);
+    let mut grows = vec![false; module.funcs.len()];
+    let mut callers: Vec<Vec<u32>> = vec![Vec::new(); module.funcs.len()];
+    let mut foreign_callers = Vec::new();
+    let mut work = Vec::new();
+    for (i, body) in bodies.iter().enumerate() {
+        let f = (imported + i) as u32;
+        for &callee in &body.callees {
+            callers[callee as usize].push(f);
+        }
+        if body.calls_foreign {
+            foreign_callers.push(f);
+        }
+        if body.grows {
+            work.push(f);
+        }
+    }
+    // Foreign code may grow a shared memory itself.
+    let mut foreign_grows = shared;
+    if foreign_grows {
+        work.extend(&foreign_callers);
+    }
+    for (f, &is_host) in host.iter().enumerate() {
+        if !is_host && foreign_grows {
+            work.push(f as u32);
+        }
+    }
+    while let Some(f) = work.pop() {
+        if std::mem::replace(&mut grows[f as usize], true) {
+            continue;
+        }
+        work.extend(&callers[f as usize]);
+        // Foreign code, or a table, may call this one back.
+        if module.escaping[f as usize] && !foreign_grows {
+            foreign_grows = true;
+            work.extend(&foreign_callers);
+            work.extend((0..host.len()).filter(|&i| !host[i]).map(|i| i as u32));
+        }
+    }
+    grows
+}
+
+fn scan(body: &wasmparser::FunctionBody<'_>, host: &[bool]) -> wasmparser::Result<Body> {
+    let mut out = Body::default();
+    let mut ops = body.get_operators_reader()?;
+    while !ops.eof() {
+        match ops.read()? {
+            Operator::MemoryGrow { .. } => out.grows = true,
+            Operator::Call { function_index } => match host.get(function_index as usize) {
+                Some(true) => {}
+                Some(false) => out.calls_foreign = true,
+                None => out.callees.push(function_index),
+            },
+            Operator::CallIndirect { .. }
+            | Operator::ReturnCall { .. }
+            | Operator::ReturnCallIndirect { .. }
+            | Operator::CallRef { .. }
+            | Operator::ReturnCallRef { .. } => out.calls_foreign = true,
+            _ => {}
+        }
+    }
+    out.callees.sort_unstable();
+    out.callees.dedup();
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn grows(wat: &str) -> Vec<bool> {
+        let wasm = wat::parse_str(wat).expect("test module");
+        let module = ModuleInfo::parse(&wasm).expect("valid module");
+        may_grow(&module)
+    }
+
+    #[test]
+    fn through_direct_calls_only() {
+        let g = grows(
+            r#"(module (memory 1)
+                 (func $grow (drop (memory.grow (i32.const 1))))
+                 (func $caller (call $grow))
+                 (func $leaf (drop (i32.load (i32.const 0))))
+                 (func $calls_leaf (call $leaf)))"#,
+        );
+        assert_eq!(g, [true, true, false, false]);
+    }
+
+    #[test]
+    fn host_functions_do_not_grow_others_may() {
+        let g = grows(
+            r#"(module
+                 (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+                 (import "env" "other" (func $other))
+                 (memory (export "memory") 1)
+                 (func $a (call $exit (i32.const 0)))
+                 (func $b (call $other)))"#,
+        );
+        // The memory is exported: foreign code may grow it.
+        assert_eq!(g, [false, true, false, true]);
+        let g = grows(
+            r#"(module
+                 (import "env" "other" (func $other))
+                 (memory 1)
+                 (func $b (call $other)))"#,
+        );
+        // Private memory, and nothing of this module grows it.
+        assert_eq!(g, [false, false]);
+    }
+
+    #[test]
+    fn indirect_calls_reach_escaping_functions() {
+        let g = grows(
+            r#"(module (memory 1) (table 1 funcref)
+                 (elem (i32.const 0) $grow)
+                 (func $grow (drop (memory.grow (i32.const 1))))
+                 (func $indirect (call_indirect (i32.const 0)))
+                 (func $plain (nop)))"#,
+        );
+        assert_eq!(g, [true, true, false]);
+        let g = grows(
+            r#"(module (memory 1) (table 1 funcref)
+                 (elem (i32.const 0) $plain)
+                 (func $grow (drop (memory.grow (i32.const 1))))
+                 (func $indirect (call_indirect (i32.const 0)))
+                 (func $plain (nop)))"#,
+        );
+        assert_eq!(g, [true, false, false]);
+    }
+
+    #[test]
+    fn foreign_code_may_call_back_into_an_export_that_grows() {
+        let g = grows(
+            r#"(module
+                 (import "env" "callback" (func $cb))
+                 (memory 1)
+                 (func $grow (export "grow") (drop (memory.grow (i32.const 1))))
+                 (func $calls_out (call $cb)))"#,
+        );
+        assert_eq!(g, [true, true, true]);
+    }
+}
