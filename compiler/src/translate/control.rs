@@ -126,7 +126,6 @@ impl FuncTranslator<'_, '_> {
                 let (params, results) = self.block_type(blockty);
                 let header = self.new_block(&params);
                 let dest = self.new_block(&results);
-                self.load_memory_before_loop();
                 self.jump_with_top(header, params.len());
                 let height = self.stack.len() - params.len();
                 self.stack.truncate(height);

@@ -14,7 +14,7 @@
 //!   if one of the escaping functions may.
 
 use rayon::prelude::*;
-use wasmparser::Operator;
+use wasmparser::{Operator, OperatorsReader};
 
 use crate::module::ModuleInfo;
 use kiln_runtime::abi::extern_kind;
@@ -89,6 +89,22 @@ pub fn may_grow(module: &ModuleInfo<'_>) -> Vec<bool> {
         }
     }
     grows
+}
+
+/// Whether the loop whose body `ops` is positioned at makes a call of any
+/// kind before its `end` (true for a body that does not parse).
+pub(crate) fn loop_makes_call(mut ops: OperatorsReader<'_>) -> bool {
+    let mut depth = 0u32;
+    while let Ok(op) = ops.read() {
+        match op {
+            Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } => depth += 1,
+            Operator::End if depth == 0 => return false,
+            Operator::End => depth -= 1,
+            ref op if super::inline::makes_call(op) => return true,
+            _ => {}
+        }
+    }
+    true
 }
 
 fn scan(body: &wasmparser::FunctionBody<'_>, host: &[bool]) -> wasmparser::Result<Body> {
@@ -177,6 +193,35 @@ mod tests {
                  (func $plain (nop)))"#,
         );
         assert_eq!(g, [true, false, false]);
+    }
+
+    /// `loop_makes_call` at each `loop` of function 0, in order.
+    fn loops(wat: &str) -> Vec<bool> {
+        let wasm = wat::parse_str(wat).expect("test module");
+        let module = ModuleInfo::parse(&wasm).expect("valid module");
+        let mut ops = module.bodies[0].get_operators_reader().expect("body");
+        let mut out = Vec::new();
+        while !ops.eof() {
+            if let Operator::Loop { .. } = ops.read().expect("operator") {
+                out.push(loop_makes_call(ops.clone()));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn loops_with_calls_inside_only() {
+        let l = loops(
+            r#"(module (memory 1)
+                 (func $f
+                   (loop $outer
+                     (block (loop $inner (br_if $inner (i32.const 0))))
+                     (drop (memory.grow (i32.const 0)))
+                     (br_if $outer (i32.const 0)))
+                   (loop $after (br_if $after (i32.const 0)))
+                   (call $f)))"#,
+        );
+        assert_eq!(l, [true, false, false]);
     }
 
     #[test]

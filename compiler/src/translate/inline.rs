@@ -49,29 +49,34 @@ fn is_small_leaf(body: &wasmparser::FunctionBody<'_>) -> wasmparser::Result<bool
         if count > MAX_OPERATORS + 1 {
             return Ok(false);
         }
-        let calls = matches!(
-            ops.read()?,
-            Operator::Call { .. }
-                | Operator::CallIndirect { .. }
-                | Operator::ReturnCall { .. }
-                | Operator::ReturnCallIndirect { .. }
-                | Operator::MemoryGrow { .. }
-                | Operator::MemoryFill { .. }
-                | Operator::MemoryCopy { .. }
-                | Operator::MemoryInit { .. }
-                | Operator::DataDrop { .. }
-                | Operator::TableGrow { .. }
-                | Operator::TableFill { .. }
-                | Operator::TableCopy { .. }
-                | Operator::TableInit { .. }
-                | Operator::ElemDrop { .. }
-        );
-        if calls {
+        if makes_call(&ops.read()?) {
             return Ok(false);
         }
     }
     // The count includes the final `end`.
     Ok(count <= MAX_OPERATORS + 1)
+}
+
+/// Whether `op` is translated as a call: of a function, through a table,
+/// or of one of the runtime's builtins.
+pub(crate) fn makes_call(op: &Operator<'_>) -> bool {
+    matches!(
+        op,
+        Operator::Call { .. }
+            | Operator::CallIndirect { .. }
+            | Operator::ReturnCall { .. }
+            | Operator::ReturnCallIndirect { .. }
+            | Operator::MemoryGrow { .. }
+            | Operator::MemoryFill { .. }
+            | Operator::MemoryCopy { .. }
+            | Operator::MemoryInit { .. }
+            | Operator::DataDrop { .. }
+            | Operator::TableGrow { .. }
+            | Operator::TableFill { .. }
+            | Operator::TableCopy { .. }
+            | Operator::TableInit { .. }
+            | Operator::ElemDrop { .. }
+    )
 }
 
 /// Gives Cranelift the translated body of each inlined callee.

@@ -188,23 +188,25 @@ impl FuncTranslator<'_, '_> {
         }
     }
 
-    /// With explicit checks, in a function that may grow memory: loads of
-    /// base and length before a loop, which the loop's own loads repeat.
-    /// Cranelift does not move loads out of a loop, but its redundant-load
-    /// elimination replaces a load that an identical one dominates with no
-    /// call or store to the runtime's structures between: in a loop that
-    /// makes no call, these two then serve every iteration. Unused ones
-    /// are removed.
-    pub(super) fn load_memory_before_loop(&mut self) {
+    /// Whether loops that make no call get [`Self::load_memory_before_loop`]:
+    /// with explicit checks, in a function that may grow memory.
+    pub(super) fn preloads_memory(&self) -> bool {
         // `memory_fixed` is empty where the growth analysis is left out.
-        if self.env.bounds_checks == BoundsChecks::Explicit
+        self.env.bounds_checks == BoundsChecks::Explicit
             && !self.memory_fixed
             && !self.env.memory_fixed.is_empty()
             && !self.env.module.memories.is_empty()
-        {
-            self.memory_base();
-            self.memory_length();
-        }
+    }
+
+    /// Loads of base and length before a loop that makes no call, which the
+    /// loop's own loads repeat. Cranelift does not move loads out of a
+    /// loop, but its redundant-load elimination replaces a load that an
+    /// identical one dominates with no call or store to the runtime's
+    /// structures between, so these two serve every iteration. (Only
+    /// before loops without calls: Cranelift keeps unused loads.)
+    pub(super) fn load_memory_before_loop(&mut self) {
+        self.memory_base();
+        self.memory_length();
     }
 
     /// The native address of a `size`-byte access at `addr + offset` and the

@@ -180,6 +180,13 @@ pub fn translate_function(
         {
             t.vector_loop(&plan);
         }
+        if t.reachable
+            && matches!(op, Operator::Loop { .. })
+            && t.preloads_memory()
+            && !growth::loop_makes_call(ops.clone())
+        {
+            t.load_memory_before_loop();
+        }
         if t.reachable {
             t.operator(&op)
                 .with_context(|| format!("translating {op:?} at offset {offset:#x}"))?;
