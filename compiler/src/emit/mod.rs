@@ -100,6 +100,7 @@ pub fn emit_object(
             }
             _ => Vec::new(),
         },
+        inline_candidates: candidates,
     };
 
     let tier = tiers(target, &wasm_sha256)?;
@@ -129,7 +130,7 @@ pub fn emit_object(
     let inlined: Vec<Option<ir::Function>> = (0..module.funcs.len() as u32)
         .into_par_iter()
         .map_init(FunctionBuilderContext::new, |fbc, index| {
-            candidates[index as usize]
+            env.inline_candidates[index as usize]
                 .then(|| translate(fbc, index))
                 .transpose()
         })

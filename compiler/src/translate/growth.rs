@@ -92,14 +92,17 @@ pub fn may_grow(module: &ModuleInfo<'_>) -> Vec<bool> {
 }
 
 /// Whether the loop whose body `ops` is positioned at makes a call of any
-/// kind before its `end` (true for a body that does not parse).
-pub(crate) fn loop_makes_call(mut ops: OperatorsReader<'_>) -> bool {
+/// kind before its `end` (true for a body that does not parse). Direct
+/// calls to `inlined` functions do not count.
+pub(crate) fn loop_makes_call(mut ops: OperatorsReader<'_>, inlined: &[bool]) -> bool {
     let mut depth = 0u32;
     while let Ok(op) = ops.read() {
         match op {
             Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } => depth += 1,
             Operator::End if depth == 0 => return false,
             Operator::End => depth -= 1,
+            Operator::Call { function_index }
+                if inlined.get(function_index as usize) == Some(&true) => {}
             ref op if super::inline::makes_call(op) => return true,
             _ => {}
         }
@@ -195,18 +198,32 @@ mod tests {
         assert_eq!(g, [true, false, false]);
     }
 
-    /// `loop_makes_call` at each `loop` of function 0, in order.
-    fn loops(wat: &str) -> Vec<bool> {
+    /// `loop_makes_call` at each `loop` of function 0, in order, with
+    /// function 1 inlined or not.
+    fn loops_inlining(wat: &str, inlined: bool) -> Vec<bool> {
         let wasm = wat::parse_str(wat).expect("test module");
         let module = ModuleInfo::parse(&wasm).expect("valid module");
         let mut ops = module.bodies[0].get_operators_reader().expect("body");
         let mut out = Vec::new();
         while !ops.eof() {
             if let Operator::Loop { .. } = ops.read().expect("operator") {
-                out.push(loop_makes_call(ops.clone()));
+                out.push(loop_makes_call(ops.clone(), &[false, inlined]));
             }
         }
         out
+    }
+
+    fn loops(wat: &str) -> Vec<bool> {
+        loops_inlining(wat, false)
+    }
+
+    #[test]
+    fn calls_to_inlined_functions_are_not_calls() {
+        let wat = r#"(module
+                 (func $f (loop $l (call $leaf) (br_if $l (i32.const 0))))
+                 (func $leaf))"#;
+        assert_eq!(loops_inlining(wat, true), [false]);
+        assert_eq!(loops_inlining(wat, false), [true]);
     }
 
     #[test]

@@ -70,6 +70,9 @@ pub struct ModuleEnv<'m> {
     /// and length once, since it can reach no `memory.grow` (see `growth`)
     /// and is not inlined; empty: none does.
     pub memory_fixed: Vec<bool>,
+    /// Per function index: whether direct calls to it are inlined (see
+    /// `inline`).
+    pub inline_candidates: Vec<bool>,
 }
 
 /// Whether loops are vectorized (see `vectorize`).
@@ -183,7 +186,7 @@ pub fn translate_function(
         if t.reachable
             && matches!(op, Operator::Loop { .. })
             && t.preloads_memory()
-            && !growth::loop_makes_call(ops.clone())
+            && !growth::loop_makes_call(ops.clone(), &env.inline_candidates)
         {
             t.load_memory_before_loop();
         }
