@@ -12,6 +12,10 @@
 //!   this module's escaping functions (exported, in a table, `ref.func`):
 //!   it may grow memory if the memory is shared (imported or exported) or
 //!   if one of the escaping functions may.
+//!
+//! In the functions that may grow, [`loop_makes_call`] finds the loops
+//! without calls, before which the translator loads base and length for
+//! the loop's own loads to repeat (`memory.rs`).
 
 use rayon::prelude::*;
 use wasmparser::{Operator, OperatorsReader};
