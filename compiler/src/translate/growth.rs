@@ -56,7 +56,12 @@ pub fn may_grow(module: &ModuleInfo<'_>) -> Vec<bool> {
         || module.exports.iter().any(|e| e.kind == extern_kind::MEMORY);
     let mut grows = vec![false; module.funcs.len()];
     let mut callers: Vec<Vec<u32>> = vec![Vec::new(); module.funcs.len()];
-    let mut foreign_callers = Vec::new();
+    // What grows as soon as foreign code may: the imports that are not host
+    // functions (foreign code themselves) and the functions that call
+    // foreign code.
+    let mut foreign_callers: Vec<u32> = (0..host.len() as u32)
+        .filter(|&i| !host[i as usize])
+        .collect();
     let mut work = Vec::new();
     for (i, body) in bodies.iter().enumerate() {
         let f = (imported + i) as u32;
@@ -75,11 +80,6 @@ pub fn may_grow(module: &ModuleInfo<'_>) -> Vec<bool> {
     if foreign_grows {
         work.extend(&foreign_callers);
     }
-    for (f, &is_host) in host.iter().enumerate() {
-        if !is_host && foreign_grows {
-            work.push(f as u32);
-        }
-    }
     while let Some(f) = work.pop() {
         if std::mem::replace(&mut grows[f as usize], true) {
             continue;
@@ -89,7 +89,6 @@ pub fn may_grow(module: &ModuleInfo<'_>) -> Vec<bool> {
         if module.escaping[f as usize] && !foreign_grows {
             foreign_grows = true;
             work.extend(&foreign_callers);
-            work.extend((0..host.len()).filter(|&i| !host[i]).map(|i| i as u32));
         }
     }
     grows
