@@ -300,9 +300,13 @@ fn timeout_stops_a_program_that_calls_the_host_in_a_loop() {
         // so that the watchdog also wakes before the deadline and returns.
         let (status, _, err, _) = run(board, &m, &["--timeout", "5"]);
         assert_eq!(status, 124, "{board}: {err}");
+        // Wherever the deadline finds it: in the loop, in the import's
+        // adapter, or in the WASI function, which ends the run on its way
+        // back (never the board's "stuck in a host call").
         assert!(
             err == "kiln: trap: interrupted in work\n"
-                || err == "kiln: trap: interrupted in clock\n",
+                || err == "kiln: trap: interrupted in clock\n"
+                || err == "kiln: trap: interrupted in clock_time_get\n",
             "{board}: {err}"
         );
     }

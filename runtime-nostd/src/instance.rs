@@ -369,6 +369,7 @@ impl Instance {
                         return Err(instance.fail_after_init(Trap {
                             kind: abi::TrapKind::TableOutOfBounds,
                             site: None,
+                            host_func: None,
                             exit_status: 0,
                         }));
                     }
@@ -386,6 +387,7 @@ impl Instance {
                     return Err(instance.fail_after_init(Trap {
                         kind: abi::TrapKind::MemoryOutOfBounds,
                         site: None,
+                        host_func: None,
                         exit_status: 0,
                     }));
                 }

@@ -292,6 +292,8 @@ pub fn report_trap<B: Board>(board: &mut B, trap: &Trap) -> u32 {
             Some(name) => out.text(" in ").name(name),
             None => out.text(" in func[").dec(site.func_index as u64).text("]"),
         };
+    } else if let Some(name) = trap.host_func {
+        out.text(" in ").text(name);
     }
     out.text("\n");
     if trap.kind == abi::TrapKind::Interrupted {

@@ -14,7 +14,8 @@
 //! call ends with [`TrapKind::Interrupted`], anywhere else (the runtime, a
 //! host function, the board) the board tries again shortly after, because
 //! Rust code cannot be abandoned halfway. Once the deadline has passed,
-//! every later call into Wasm ends at once the same way.
+//! every later call into Wasm ends at once the same way, and so does every
+//! WASI function on its way back to Wasm ([`interrupt_host_call`]).
 
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, Ordering};
@@ -44,6 +45,9 @@ pub struct Trap {
     pub kind: TrapKind,
     /// Where it happened, when the PC was inside compiled code.
     pub site: Option<TrapSite>,
+    /// The WASI function that was running when the deadline passed, for an
+    /// [`TrapKind::Interrupted`] raised by [`interrupt_host_call`].
+    pub host_func: Option<&'static str>,
     /// For [`TrapKind::Exit`]: the status passed to `proc_exit`.
     pub exit_status: u32,
 }
@@ -114,6 +118,7 @@ pub unsafe fn call(f: ArrayCall, vmctx: *mut VmCtx, values: *mut u64) -> Result<
         return Err(Trap {
             kind: TrapKind::Interrupted,
             site: None,
+            host_func: None,
             exit_status: 0,
         });
     }
@@ -133,6 +138,7 @@ pub unsafe fn call(f: ArrayCall, vmctx: *mut VmCtx, values: *mut u64) -> Result<
     Err(state.last.take().unwrap_or(Trap {
         kind: TrapKind::from_u8(code as u8).unwrap_or(TrapKind::HostError),
         site: None,
+        host_func: None,
         exit_status: 0,
     }))
 }
@@ -142,19 +148,42 @@ pub unsafe fn call(f: ArrayCall, vmctx: *mut VmCtx, values: *mut u64) -> Result<
 /// guarded call are skipped without running destructors: callers hold no
 /// resources when they raise.
 pub fn raise(kind: TrapKind, exit_status: u32) -> ! {
+    end_guarded_call(Trap {
+        kind,
+        site: None,
+        host_func: None,
+        exit_status,
+    })
+}
+
+/// Ends the innermost guarded call with [`TrapKind::Interrupted`] when the
+/// deadline has passed, from the WASI function `name` about to return to
+/// Wasm. The watchdog cannot stop Rust code halfway, so a program that
+/// spends most of its time in host calls is stopped here, on the way out of
+/// the first one that returns after the deadline, instead of waiting for an
+/// interrupt to land in compiled code. Same rules as [`raise`].
+pub fn interrupt_host_call(name: &'static str) {
+    if EXPIRED.load(Ordering::Relaxed) {
+        end_guarded_call(Trap {
+            kind: TrapKind::Interrupted,
+            site: None,
+            host_func: Some(name),
+            exit_status: 0,
+        })
+    }
+}
+
+fn end_guarded_call(trap: Trap) -> ! {
     // SAFETY: single core; we leave through kiln_resume and never come back.
     let state = unsafe { STATE.get() };
     let buf = state.current;
     if buf.is_null() {
         panic!("kiln: trap raised outside Wasm");
     }
-    state.last = Some(Trap {
-        kind,
-        site: None,
-        exit_status,
-    });
+    let code = trap.kind as u32;
+    state.last = Some(trap);
     // SAFETY: `buf` belongs to a live guarded call further up this stack.
-    unsafe { kiln_resume(buf, kind as u32) }
+    unsafe { kiln_resume(buf, code) }
 }
 
 /// The compiled function whose code holds `pc`, if any.
@@ -213,6 +242,7 @@ pub fn on_interrupt(pc: usize) -> Option<Resume> {
     state.last = Some(Trap {
         kind: TrapKind::Interrupted,
         site: Some(site),
+        host_func: None,
         exit_status: 0,
     });
     Some(Resume {
@@ -241,6 +271,7 @@ pub fn on_fault(pc: usize) -> Option<Resume> {
     state.last = Some(Trap {
         kind,
         site: Some(site),
+        host_func: None,
         exit_status: 0,
     });
     Some(Resume {

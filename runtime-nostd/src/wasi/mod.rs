@@ -367,6 +367,7 @@ macro_rules! wasi_functions {
                     };
                     // SAFETY: there is room for the one result.
                     unsafe { *values = errno as u64 };
+                    trap::interrupt_host_call(stringify!($name));
                 }
             )*
         }
