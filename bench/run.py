@@ -48,6 +48,9 @@ OUT = ROOT / "target" / "bench"
 # private to this run: a rebuild meanwhile must not swap the compiler.
 KILN = OUT / "bin" / f"kiln-{os.getpid()}"
 KILN_B = OUT / "bin" / f"kiln-b-{os.getpid()}"
+# Firmware built by this run: private too, so that two runs at once (say
+# QEMU counts of two builds) never run each other's firmware.
+FIRMWARE = OUT / f"firmware-{os.getpid()}"
 WASMTIME_RUN = BENCH / "wasmtime_run.py"
 KERNELS = ["matmul", "stencil", "crc"]
 PYTHON_LOOPS = "100000"
@@ -202,7 +205,7 @@ def kiln_firmware(p, board="host", kiln=None, disable=None, label="a", isa_flags
     off = disable if disable is not None else os.environ.get("KILN_DISABLE", "")
     if off:
         label += "-without-" + off.replace(",", "-")
-    fw = OUT / f"firmware-{label}" / board / (p.name.replace("/", "-") + ".elf")
+    fw = FIRMWARE / label / board / (p.name.replace("/", "-") + ".elf")
     fw.parent.mkdir(parents=True, exist_ok=True)
     cmd = [str(kiln), "build", "--board", board, "--bench", *p.kiln_args, str(p.wasm), "-o", str(fw)]
     for flag in isa_flags:
@@ -683,6 +686,7 @@ def main():
     finally:
         for f in [KILN, KILN_B, *OUT.glob(f"*-{os.getpid()}.*")]:
             f.unlink(missing_ok=True)
+        shutil.rmtree(FIRMWARE, ignore_errors=True)
 
 
 def run(args):
