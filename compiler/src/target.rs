@@ -63,10 +63,22 @@ pub struct CodegenOptions {
 /// (translate/anchors.rs); `vector`: straight-line `f64`, `f32` and `i32`
 /// loops run a vector's worth of iterations at a time
 /// (translate/vectorize); `grow`: with explicit checks, functions that
-/// cannot grow memory load its base and length once (translate/growth.rs).
+/// cannot grow memory load its base and length once (translate/growth.rs);
+/// `loopconst`: on riscv64 and aarch64, constants that cost an instruction
+/// at each use built once before small loops (translate/loop_constants.rs).
 pub const OPTIMIZATIONS: &[&str] = &[
-    "guard", "inline", "known", "checks", "sext", "pin", "align", "cmp64", "anchor", "vector",
+    "guard",
+    "inline",
+    "known",
+    "checks",
+    "sext",
+    "pin",
+    "align",
+    "cmp64",
+    "anchor",
+    "vector",
     "grow",
+    "loopconst",
 ];
 
 impl Default for CodegenOptions {

@@ -1015,3 +1015,150 @@
 (assert_return (invoke "i32.gt_u.eqz" (i32.const 2147483647) (i32.const -2147483648)) (i32.const 1))
 (assert_return (invoke "i32.gt_u.eqz.br_if" (i32.const 2147483647) (i32.const -2147483648)) (i32.const 9))
 (assert_return (invoke "i32.gt_u.eqz.select" (i32.const 2147483647) (i32.const -2147483648)) (i32.const 3))
+
+;; -- constants held across small loops (riscv64, aarch64) -------------------
+;; In an innermost loop without calls, a constant that costs an instruction
+;; at each use (outside the add or compare immediate; any stored constant,
+;; zero included) is built once before the loop from the stack pointer
+;; (translate/loop_constants.rs), the six most used per loop. Stores of
+;; every width, bounds on both sides, the edges of the immediate ranges, i64
+;; and float constants (zeros of both signs, NaN), nested loops and a loop
+;; around a call.
+(module
+  (memory 1)
+  ;; Stores costly constants (and zeros) in a loop, then sums what it stored.
+  (func $fill (export "loopconst.fill") (param $n i32) (result i64)
+    (local $i i32) (local $sum i64)
+    (loop $l
+      (i32.store8 (i32.add (local.get $i) (i32.const 3744)) (i32.const 0xa5))
+      (i32.store16 offset=9000 (i32.shl (local.get $i) (i32.const 1)) (i32.const 0))
+      (i64.store offset=20000 (i32.shl (local.get $i) (i32.const 3)) (i64.const 0x123456789abc))
+      (i32.store offset=40000 (i32.shl (local.get $i) (i32.const 2)) (i32.const -5000))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $i) (local.get $n))))
+    (local.set $i (i32.const 0))
+    (loop $s
+      (local.set $sum (i64.add (local.get $sum)
+        (i64.add (i64.load8_u (i32.add (local.get $i) (i32.const 3744)))
+                 (i64.load16_u offset=9000 (i32.shl (local.get $i) (i32.const 1))))))
+      (local.set $sum (i64.add (local.get $sum) (i64.load offset=20000 (i32.shl (local.get $i) (i32.const 3)))))
+      (local.set $sum (i64.add (local.get $sum) (i64.load32_s offset=40000 (i32.shl (local.get $i) (i32.const 2)))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $s (i32.lt_u (local.get $i) (local.get $n))))
+    (local.get $sum))
+  ;; Counts the steps from $i to a large bound, unsigned and signed.
+  (func (export "loopconst.steps_u") (param $i i32) (param $step i32) (result i32)
+    (local $n i32)
+    (block $done
+      (loop $l
+        (br_if $done (i32.ge_u (local.get $i) (i32.const 8193)))
+        (local.set $n (i32.add (local.get $n) (i32.const 1)))
+        (local.set $i (i32.add (local.get $i) (local.get $step)))
+        (br $l)))
+    (local.get $n))
+  (func (export "loopconst.steps_s") (param $i i32) (param $step i32) (result i32)
+    (local $n i32)
+    (loop $l
+      (local.set $n (i32.add (local.get $n) (i32.const 1)))
+      (local.set $i (i32.sub (local.get $i) (local.get $step)))
+      (br_if $l (i32.gt_s (local.get $i) (i32.const -70000))))
+    (local.get $n))
+  ;; Adds constants at each side of the immediate ranges, more than are held.
+  (func (export "loopconst.edges") (param $n i32) (result i32)
+    (local $a i32)
+    (loop $l
+      (local.set $a (i32.add (local.get $a) (i32.const 2047)))
+      (local.set $a (i32.add (local.get $a) (i32.const 2048)))
+      (local.set $a (i32.sub (local.get $a) (i32.const -2048)))
+      (local.set $a (i32.add (local.get $a) (i32.const -2049)))
+      (local.set $a (i32.add (local.get $a) (i32.const 4095)))
+      (local.set $a (i32.sub (local.get $a) (i32.const 4096)))
+      (local.set $a (i32.add (local.get $a) (i32.const 0xfff000)))
+      (local.set $a (i32.add (local.get $a) (i32.const 0x1000000)))
+      (local.set $a (i32.xor (local.get $a) (i32.const 0x5a5a5a)))
+      (local.set $a (i32.or (local.get $a) (i32.const 0x100001)))
+      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+      (br_if $l (local.get $n)))
+    (local.get $a))
+  (func (export "loopconst.edges64") (param $n i32) (result i64)
+    (local $a i64)
+    (loop $l
+      (local.set $a (i64.add (local.get $a) (i64.const 0x7fffffffffff)))
+      (local.set $a (i64.sub (local.get $a) (i64.const -0x100000000)))
+      (local.set $a (i64.xor (local.get $a) (i64.const 0xffffffff)))
+      (local.set $a (i64.or (local.get $a) (i64.const 0x10000001)))
+      (local.set $a (i64.rotl (local.get $a) (i64.const 7)))
+      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+      (br_if $l (i32.ne (local.get $n) (i32.const 0))))
+    (local.get $a))
+  ;; Nested loops (only the inner one holds), and a loop with a call.
+  (func $mix (param i32) (result i32)
+    (i32.xor (i32.mul (local.get 0) (i32.const 40503)) (i32.const 0x9e3779b9)))
+  (func (export "loopconst.nested") (param $n i32) (result i32)
+    (local $i i32) (local $j i32) (local $a i32)
+    (loop $outer
+      (local.set $j (i32.const 0))
+      (loop $inner
+        (local.set $a (i32.add (local.get $a) (i32.xor (local.get $j) (i32.const 70001))))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br_if $inner (i32.lt_u (local.get $j) (i32.const 5000))))
+      (local.set $a (call $mix (i32.add (local.get $a) (i32.const 123456))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $outer (i32.lt_u (local.get $i) (local.get $n))))
+    (local.get $a)))
+
+(assert_return (invoke "loopconst.fill" (i32.const 1)) (i64.const 20015998339033))
+(assert_return (invoke "loopconst.fill" (i32.const 100)) (i64.const 2001599833903300))
+(assert_return (invoke "loopconst.fill" (i32.const 1000)) (i64.const 20015998339033000))
+(assert_return (invoke "loopconst.steps_u" (i32.const 0) (i32.const 1)) (i32.const 8193))
+(assert_return (invoke "loopconst.steps_u" (i32.const 8192) (i32.const 1)) (i32.const 1))
+(assert_return (invoke "loopconst.steps_u" (i32.const 8193) (i32.const 1)) (i32.const 0))
+(assert_return (invoke "loopconst.steps_u" (i32.const -1) (i32.const 1)) (i32.const 0))
+(assert_return (invoke "loopconst.steps_u" (i32.const 5) (i32.const 100)) (i32.const 82))
+(assert_return (invoke "loopconst.steps_s" (i32.const 0) (i32.const 1)) (i32.const 70000))
+(assert_return (invoke "loopconst.steps_s" (i32.const -69999) (i32.const 1)) (i32.const 1))
+(assert_return (invoke "loopconst.steps_s" (i32.const -70000) (i32.const 1)) (i32.const 1))
+(assert_return (invoke "loopconst.steps_s" (i32.const 2147483647) (i32.const 1000)) (i32.const 2147554))
+(assert_return (invoke "loopconst.edges" (i32.const 1)) (i32.const 28681639))
+(assert_return (invoke "loopconst.edges" (i32.const 1000)) (i32.const -805306369))
+(assert_return (invoke "loopconst.edges64" (i32.const 1)) (i64.const 18014432869220480))
+(assert_return (invoke "loopconst.edges64" (i32.const 777)) (i64.const 116615199940689793))
+(assert_return (invoke "loopconst.nested" (i32.const 1)) (i32.const 565659581))
+(assert_return (invoke "loopconst.nested" (i32.const 7)) (i32.const -1244106837))
+
+(module
+  (memory 1)
+  ;; Float constants: every use costs an instruction or a load.
+  (func (export "loopconst.f64") (param $n i32) (result f64)
+    (local $i i32) (local $x f64) (local $s f64)
+    (loop $l
+      (local.set $x (f64.add (f64.mul (local.get $x) (f64.const 0.999)) (f64.const 1.5)))
+      (f64.store offset=3000 (i32.shl (local.get $i) (i32.const 3)) (f64.const -0.0))
+      (f64.store offset=11000 (i32.shl (local.get $i) (i32.const 3)) (f64.const 2.25))
+      (if (f64.lt (local.get $x) (f64.const 100.25))
+        (then (local.set $s (f64.sub (local.get $s) (f64.const 0.0)))))
+      (local.set $s (f64.add (local.get $s) (f64.min (local.get $x) (f64.const nan))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $i) (local.get $n))))
+    (local.set $i (i32.const 0))
+    (loop $r
+      (local.set $x (f64.add (local.get $x)
+        (f64.add (f64.load offset=3000 (i32.shl (local.get $i) (i32.const 3)))
+                 (f64.load offset=11000 (i32.shl (local.get $i) (i32.const 3))))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $r (i32.lt_u (local.get $i) (local.get $n))))
+    (f64.add (f64.add (local.get $x) (f64.copysign (f64.const 1) (f64.load offset=3000 (i32.const 0))))
+             (f64.convert_i32_u (f64.ne (local.get $s) (local.get $s)))))
+  (func (export "loopconst.f32") (param $n i32) (result f32)
+    (local $x f32)
+    (loop $l
+      (local.set $x (f32.div (f32.add (local.get $x) (f32.const 3.25)) (f32.const 1.0625)))
+      (f32.store offset=500 (i32.const 0) (f32.const -7.5))
+      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+      (br_if $l (i32.and (local.get $n) (f32.ne (local.get $x) (f32.const 52.0)))))
+    (f32.add (local.get $x) (f32.load offset=500 (i32.const 0)))))
+
+(assert_return (invoke "loopconst.f64" (i32.const 1)) (f64.const 0x1.e000000000000p+1))
+(assert_return (invoke "loopconst.f64" (i32.const 300)) (f64.const 0x1.09fc1ffa4c9ffp+10))
+(assert_return (invoke "loopconst.f32" (i32.const 1)) (f32.const -0x1.1c3c3c0000000p+2))
+(assert_return (invoke "loopconst.f32" (i32.const 1000)) (f32.const -0x1.8ff1d00000000p+0))

@@ -104,6 +104,7 @@ pub fn emit_object(
     };
 
     let tier = tiers(target, &wasm_sha256)?;
+    let loop_constants = encoding.filter(|_| target.options.enabled("loopconst"));
 
     // FuncId(i) = Wasm function i.
     let mut ids = Vec::with_capacity(module.funcs.len());
@@ -187,9 +188,16 @@ pub fn emit_object(
                 }
                 // Inlining pays only where the code runs often.
                 let out = match tier(index) {
-                    Tier::Optimized => {
-                        compile(ctx, func, &*isa, FuncId::from_u32(index), Some(&inliner))
-                    }
+                    Tier::Optimized => compile(
+                        ctx,
+                        func,
+                        &*isa,
+                        FuncId::from_u32(index),
+                        Some(Optimize {
+                            inliner: &inliner,
+                            loop_constants,
+                        }),
+                    ),
                     Tier::Fast => {
                         compile(ctx, func, &*target.fast_isa, FuncId::from_u32(index), None)
                     }
@@ -359,15 +367,23 @@ fn guarded<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
     }
 }
 
-/// Runs Cranelift on one function.
+/// What the optimising tier does to a function before Cranelift's passes.
+#[derive(Clone, Copy)]
+struct Optimize<'a, 'i> {
+    inliner: &'a translate::inline::Inliner<'i>,
+    /// Where small loops keep their constants in registers.
+    loop_constants: Option<Encoding>,
+}
+
+/// Runs Cranelift on one function; `optimize` for the optimising tier.
 fn compile(
     ctx: &mut Context,
     func: ir::Function,
     isa: &dyn cranelift_codegen::isa::TargetIsa,
     id: FuncId,
-    inliner: Option<&translate::inline::Inliner<'_>>,
+    optimize: Option<Optimize<'_, '_>>,
 ) -> Result<Compiled> {
-    guarded(|| compile_unguarded(ctx, func, isa, id, inliner))
+    guarded(|| compile_unguarded(ctx, func, isa, id, optimize))
 }
 
 fn compile_unguarded(
@@ -375,13 +391,17 @@ fn compile_unguarded(
     func: ir::Function,
     isa: &dyn cranelift_codegen::isa::TargetIsa,
     id: FuncId,
-    inliner: Option<&translate::inline::Inliner<'_>>,
+    optimize: Option<Optimize<'_, '_>>,
 ) -> Result<Compiled> {
     ctx.clear();
     ctx.func = func;
-    if let Some(inliner) = inliner {
-        ctx.inline(inliner)
+    if let Some(optimize) = optimize {
+        ctx.inline(optimize.inliner)
             .map_err(|e| anyhow!("Cranelift failed to inline: {e:?}"))?;
+        // After inlining: a loop whose only calls were inlined has none left.
+        if let Some(encoding) = optimize.loop_constants {
+            translate::loop_constants::keep_loop_constants(&mut ctx.func, encoding);
+        }
     }
     let code = ctx
         .compile(isa, &mut ControlPlane::default())

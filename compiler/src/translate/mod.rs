@@ -16,6 +16,7 @@ mod control;
 pub mod environ;
 pub mod growth;
 pub mod inline;
+pub mod loop_constants;
 mod memory;
 mod numeric;
 mod reference;
