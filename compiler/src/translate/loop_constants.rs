@@ -35,7 +35,7 @@ use cranelift_codegen::ir::{
     ValueDef,
 };
 use cranelift_codegen::loop_analysis::{Loop, LoopAnalysis};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use super::anchors::Encoding;
 
@@ -60,12 +60,13 @@ pub fn keep_loop_constants(func: &mut Function, target: Encoding) {
             blocks.entry(lp).or_default().push(block);
         }
     }
+    // A loop that is some other loop's parent is not innermost.
+    let parents: HashSet<Loop> = loops.loops().filter_map(|l| loops.loop_parent(l)).collect();
     for lp in loops.loops() {
         let Some(body) = blocks.get(&lp) else {
             continue;
         };
-        // A loop that is some other loop's parent is not innermost.
-        if loops.loops().any(|l| loops.loop_parent(l) == Some(lp)) {
+        if parents.contains(&lp) {
             continue;
         }
         let Some(uses) = costly_uses(func, body, target) else {
@@ -214,7 +215,7 @@ fn constant_of(func: &Function, arg: Value) -> Option<i64> {
 /// Whether some branch goes to a block at or before its own: every loop
 /// has one, so functions without are skipped before the analyses.
 fn has_back_edge(func: &Function) -> bool {
-    let mut seen = std::collections::HashSet::new();
+    let mut seen = HashSet::new();
     for block in func.layout.blocks() {
         seen.insert(block);
         let Some(last) = func.layout.last_inst(block) else {

@@ -167,24 +167,23 @@ impl FuncTranslator<'_, '_> {
     /// move it, so it is loaded where it is used, unless this function can
     /// reach no `memory.grow` (see `growth`).
     pub(super) fn memory_base(&mut self) -> Value {
-        let mem = self.memory_pointer();
-        match self.env.bounds_checks == BoundsChecks::Guard || self.memory_fixed {
-            true => self.hoisted_load(mem, memory::BASE),
-            false => self
-                .b
-                .ins()
-                .load(POINTER, self.flags.runtime, mem, memory::BASE),
-        }
+        let fixed = self.env.bounds_checks == BoundsChecks::Guard || self.memory_fixed;
+        self.memory_field(memory::BASE, fixed)
     }
 
+    /// `memory.length`: loaded where it is used, unless this function can
+    /// reach no `memory.grow`.
     pub(super) fn memory_length(&mut self) -> Value {
+        self.memory_field(memory::LENGTH, self.memory_fixed)
+    }
+
+    /// A field of the memory's runtime structure: loaded once per function
+    /// when it cannot change while the function runs, else here.
+    fn memory_field(&mut self, field: i32, fixed: bool) -> Value {
         let mem = self.memory_pointer();
-        match self.memory_fixed {
-            true => self.hoisted_load(mem, memory::LENGTH),
-            false => self
-                .b
-                .ins()
-                .load(POINTER, self.flags.runtime, mem, memory::LENGTH),
+        match fixed {
+            true => self.hoisted_load(mem, field),
+            false => self.b.ins().load(POINTER, self.flags.runtime, mem, field),
         }
     }
 
