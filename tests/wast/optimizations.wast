@@ -1022,8 +1022,9 @@
 ;; zero included) is built once before the loop from the stack pointer
 ;; (translate/loop_constants.rs), the six most used per loop. Stores of
 ;; every width, bounds on both sides, the edges of the immediate ranges, i64
-;; and float constants (zeros of both signs, NaN), nested loops and a loop
-;; around a call.
+;; and float constants (zeros of both signs, NaN), multiplies by constants
+;; (held, or left for the e-graph to turn into a shift or a negation),
+;; nested loops and a loop around a call.
 (module
   (memory 1)
   ;; Stores costly constants (and zeros) in a loop, then sums what it stored.
@@ -1162,3 +1163,44 @@
 (assert_return (invoke "loopconst.f64" (i32.const 300)) (f64.const 0x1.09fc1ffa4c9ffp+10))
 (assert_return (invoke "loopconst.f32" (i32.const 1)) (f32.const -0x1.1c3c3c0000000p+2))
 (assert_return (invoke "loopconst.f32" (i32.const 1000)) (f32.const -0x1.8ff1d00000000p+0))
+
+(module
+  ;; Multiplies by constants: held where the multiply needs a register
+  ;; for it, left where the e-graph turns it into a shift, a negation,
+  ;; a copy or zero.
+  (func (export "loopconst.mul32") (param $n i32) (param $h i32) (result i32)
+    (local $i i32) (local $a i32) (local $b i32)
+    (local.set $a (local.get $h))
+    (local.set $b (local.get $h))
+    (loop $l
+      (local.set $h (i32.mul (i32.xor (local.get $h) (local.get $i)) (i32.const 16777619)))
+      (local.set $a (i32.add (i32.mul (local.get $a) (i32.const -7))
+                             (i32.mul (local.get $i) (i32.const 0x80000000))))
+      (local.set $b (i32.add (i32.mul (local.get $b) (i32.const 3))
+                             (i32.add (i32.mul (local.get $i) (i32.const -8))
+                                      (i32.mul (local.get $h) (i32.const 1)))))
+      (local.set $b (i32.add (local.get $b)
+                             (i32.add (i32.mul (local.get $a) (i32.const -1))
+                                      (i32.mul (local.get $b) (i32.const 0)))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $i) (local.get $n))))
+    (i32.xor (local.get $h) (i32.xor (local.get $a) (local.get $b))))
+  (func (export "loopconst.mul64") (param $n i32) (param $h i64) (result i64)
+    (local $i i32) (local $g i64)
+    (loop $l
+      (local.set $h (i64.mul (i64.xor (local.get $h) (i64.extend_i32_u (local.get $i)))
+                             (i64.const 0x9e3779b97f4a7c15)))
+      (local.set $g (i64.add (i64.mul (local.get $g) (i64.const 0x100000001b3))
+                             (i64.mul (local.get $h) (i64.const 0x8000000000000000))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $i) (local.get $n))))
+    (i64.xor (local.get $h) (local.get $g))))
+
+(assert_return (invoke "loopconst.mul32" (i32.const 1) (i32.const 0)) (i32.const 0))
+(assert_return (invoke "loopconst.mul32" (i32.const 1) (i32.const -2128831035)) (i32.const 1829860435))
+(assert_return (invoke "loopconst.mul32" (i32.const 1000) (i32.const -2128831035)) (i32.const -565229059))
+(assert_return (invoke "loopconst.mul32" (i32.const 77) (i32.const 5)) (i32.const -1096799709))
+(assert_return (invoke "loopconst.mul64" (i32.const 1) (i64.const 0)) (i64.const 0))
+(assert_return (invoke "loopconst.mul64" (i32.const 1) (i64.const -3750763034362895579)) (i64.const 8699708500999458313))
+(assert_return (invoke "loopconst.mul64" (i32.const 500) (i64.const -3750763034362895579)) (i64.const 8613381911574457989))
+(assert_return (invoke "loopconst.mul64" (i32.const 33) (i64.const 1)) (i64.const 4255027530295358645))

@@ -17,7 +17,11 @@
 //! register is then held across that loop only, and nothing is built
 //! inside it. Loops with calls are left alone (the value would live in a
 //! callee-saved register or a spill slot), and so are large loops, where
-//! another held register may cost a spill.
+//! another held register may cost a spill. Multiplies count too (neither
+//! target has a multiply immediate: a hash loop's `h * 16777619` built
+//! `lui; addi` each iteration), except by the constants the e-graph turns
+//! into shifts, negations, copies or zero, which it must still see; and
+//! uses in values nothing uses (translation leaves some behind) do not.
 //!
 //! Two other ways were measured and lost: an opaque pure value (`k << (sp
 //! << 6)`) left to Cranelift's loop-invariant code motion, which in this
@@ -29,6 +33,7 @@
 
 use cranelift_codegen::cursor::{Cursor, FuncCursor};
 use cranelift_codegen::dominator_tree::DominatorTree;
+use cranelift_codegen::entity::EntitySet;
 use cranelift_codegen::flowgraph::ControlFlowGraph;
 use cranelift_codegen::ir::{
     Block, Function, Inst, InstBuilder, InstructionData, MemFlagsData, Opcode, Type, Value,
@@ -62,6 +67,7 @@ pub fn keep_loop_constants(func: &mut Function, target: Encoding) {
     }
     // A loop that is some other loop's parent is not innermost.
     let parents: HashSet<Loop> = loops.loops().filter_map(|l| loops.loop_parent(l)).collect();
+    let mut used: Option<EntitySet<Value>> = None;
     for lp in loops.loops() {
         let Some(body) = blocks.get(&lp) else {
             continue;
@@ -69,9 +75,20 @@ pub fn keep_loop_constants(func: &mut Function, target: Encoding) {
         if parents.contains(&lp) {
             continue;
         }
-        let Some(uses) = costly_uses(func, body, target) else {
+        let Some(mut uses) = costly_uses(func, body, target) else {
             continue;
         };
+        if uses.is_empty() {
+            continue;
+        }
+        // Translation leaves unused values behind (an address `x + C` that
+        // `anchors` rewrote); Cranelift drops them, and a constant held
+        // for one would be built before the loop for nothing.
+        let used = used.get_or_insert_with(|| used_values(func));
+        uses.retain(|u| {
+            let results = func.dfg.inst_results(u.inst);
+            results.is_empty() || results.iter().any(|&r| used.contains(r))
+        });
         if uses.is_empty() {
             continue;
         }
@@ -304,6 +321,13 @@ fn costly_uses(func: &Function, body: &[Block], target: Encoding) -> Option<Vec<
                             && k != 0xffff_ffff
                             && k != -1
                     }
+                    // Neither has a multiply immediate; the e-graph turns
+                    // multiplies by 0, 1, -1 and powers of two into other
+                    // operations only while it sees the constant.
+                    Opcode::Imul => {
+                        let magnitude = sign_extend(k, ty).unsigned_abs();
+                        magnitude > 1 && !magnitude.is_power_of_two()
+                    }
                     // No float operation takes an immediate.
                     Opcode::Fadd
                     | Opcode::Fsub
@@ -333,6 +357,25 @@ fn costly_uses(func: &Function, body: &[Block], target: Encoding) -> Option<Vec<
         }
     }
     Some(uses)
+}
+
+/// The values some instruction of `func` uses (block arguments included).
+fn used_values(func: &Function) -> EntitySet<Value> {
+    let mut used = EntitySet::with_capacity(func.dfg.num_values());
+    for block in func.layout.blocks() {
+        for inst in func.layout.block_insts(block) {
+            for &arg in func.dfg.inst_args(inst) {
+                used.insert(arg);
+            }
+        }
+        // Only a block's closing branch passes block arguments.
+        if let Some(last) = func.layout.last_inst(block) {
+            for arg in func.dfg.inst_values(last) {
+                used.insert(arg);
+            }
+        }
+    }
+    used
 }
 
 /// `bits` as the signed value of type `ty`.
@@ -459,6 +502,65 @@ mod tests {
         // 3744 is an add immediate on aarch64; 8193 is not.
         assert_eq!(constants_in_loop(&func, header), vec![3744, 1]);
         assert_eq!(passed_in(&func), vec![0, 8193]);
+    }
+
+    /// `do { h = h * k0 * k1 * ... } while (h != 0)`, a multiply for each
+    /// constant of `ks`.
+    fn multiply_loop(ks: &[i64]) -> Function {
+        let mut sig = Signature::new(CallConv::SystemV);
+        sig.params.push(AbiParam::new(types::I32));
+        let mut func = Function::with_name_signature(Default::default(), sig);
+        let mut fbc = FunctionBuilderContext::new();
+        let mut b = FunctionBuilder::new(&mut func, &mut fbc);
+        let (entry, header, exit) = (b.create_block(), b.create_block(), b.create_block());
+        b.append_block_params_for_function_params(entry);
+        b.append_block_param(header, types::I32);
+        b.switch_to_block(entry);
+        let h = b.block_params(entry)[0];
+        b.ins().jump(header, &[h.into()]);
+        b.switch_to_block(header);
+        let mut h = b.block_params(header)[0];
+        for &k in ks {
+            let k = b.ins().iconst(types::I32, k);
+            h = b.ins().imul(h, k);
+        }
+        let more = b.ins().icmp_imm_u(IntCC::NotEqual, h, 0);
+        b.ins().brif(more, header, &[h.into()], exit, &[]);
+        b.switch_to_block(exit);
+        b.ins().return_(&[]);
+        b.seal_all_blocks();
+        b.finalize(TargetFrontendConfig {
+            default_call_conv: CallConv::SystemV,
+            pointer_width: target_lexicon::PointerWidth::U64,
+            page_size_align_log2: 12,
+        });
+        func
+    }
+
+    #[test]
+    fn multiplies_hold_constants_the_e_graph_would_not_fold() {
+        for target in [Encoding::Riscv64, Encoding::Aarch64] {
+            let mut func = multiply_loop(&[16777619, 8, -1, 3, 1, -8, 0]);
+            let header = func.layout.blocks().nth(1).expect("header");
+            keep_loop_constants(&mut func, target);
+            // Neither target multiplies by an immediate, but powers of two,
+            // 1, -1 and 0 become shifts, copies, negations and zeros.
+            assert_eq!(constants_in_loop(&func, header), vec![8, -1, 1, -8, 0, 0]);
+            assert_eq!(passed_in(&func), vec![16777619, 3]);
+        }
+    }
+
+    #[test]
+    fn a_constant_of_an_unused_value_is_not_held() {
+        let mut func = sieve_loop(false);
+        let header = func.layout.blocks().nth(1).expect("header");
+        let i = func.dfg.block_params(header)[0];
+        let first = func.layout.first_inst(header).expect("an instruction");
+        let mut cursor = FuncCursor::new(&mut func).at_inst(first);
+        let k = cursor.ins().iconst(types::I32, 99_999);
+        cursor.ins().iadd(i, k);
+        keep_loop_constants(&mut func, Encoding::Riscv64);
+        assert_eq!(passed_in(&func), vec![3744, 0, 8193]);
     }
 
     #[test]
