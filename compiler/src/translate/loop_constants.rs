@@ -443,6 +443,13 @@ mod tests {
         }
         let next = b.ins().iadd_imm_s(i, 1);
         let more = b.ins().icmp_imm_u(IntCC::UnsignedLessThan, next, 8193);
+        close_loop(b, more, header, next, exit);
+        func
+    }
+
+    /// Ends the loop with `brif more, header(next), exit`, and the function
+    /// with `exit`, which returns.
+    fn close_loop(mut b: FunctionBuilder, more: Value, header: Block, next: Value, exit: Block) {
         b.ins().brif(more, header, &[next.into()], exit, &[]);
         b.switch_to_block(exit);
         b.ins().return_(&[]);
@@ -452,7 +459,6 @@ mod tests {
             pointer_width: target_lexicon::PointerWidth::U64,
             page_size_align_log2: 12,
         });
-        func
     }
 
     /// The constant arguments left in the loop (its header), but for the
@@ -525,15 +531,7 @@ mod tests {
             h = b.ins().imul(h, k);
         }
         let more = b.ins().icmp_imm_u(IntCC::NotEqual, h, 0);
-        b.ins().brif(more, header, &[h.into()], exit, &[]);
-        b.switch_to_block(exit);
-        b.ins().return_(&[]);
-        b.seal_all_blocks();
-        b.finalize(TargetFrontendConfig {
-            default_call_conv: CallConv::SystemV,
-            pointer_width: target_lexicon::PointerWidth::U64,
-            page_size_align_log2: 12,
-        });
+        close_loop(b, more, header, h, exit);
         func
     }
 
