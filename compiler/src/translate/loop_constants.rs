@@ -217,14 +217,11 @@ fn constant_of(func: &Function, arg: Value) -> Option<i64> {
         InstructionData::Unary { opcode, arg } => (opcode, arg),
         _ => return None,
     };
-    let k = sign_extend(
-        super::iconst_value(&func.dfg, inner)?,
-        func.dfg.value_type(inner),
-    );
-    let bits = func.dfg.value_type(inner).bits();
+    let inner_ty = func.dfg.value_type(inner);
+    let k = sign_extend(super::iconst_value(&func.dfg, inner)?, inner_ty);
     match opcode {
         Opcode::Sextend => Some(k),
-        Opcode::Uextend if bits < 64 => Some(k & ((1i64 << bits) - 1)),
+        Opcode::Uextend if inner_ty.bits() < 64 => Some(wide(inner_ty, k)),
         _ => None,
     }
 }
@@ -232,7 +229,7 @@ fn constant_of(func: &Function, arg: Value) -> Option<i64> {
 /// Whether some branch goes to a block at or before its own: every loop
 /// has one, so functions without are skipped before the analyses.
 fn has_back_edge(func: &Function) -> bool {
-    let mut seen = HashSet::new();
+    let mut seen = EntitySet::with_capacity(func.dfg.num_blocks());
     for block in func.layout.blocks() {
         seen.insert(block);
         let Some(last) = func.layout.last_inst(block) else {
@@ -241,7 +238,7 @@ fn has_back_edge(func: &Function) -> bool {
         let table = &func.dfg.jump_tables;
         let exceptions = &func.dfg.exception_tables;
         for dest in func.dfg.insts[last].branch_destination(table, exceptions) {
-            if seen.contains(&dest.block(&func.dfg.value_lists)) {
+            if seen.contains(dest.block(&func.dfg.value_lists)) {
                 return true;
             }
         }
@@ -325,7 +322,7 @@ fn costly_uses(func: &Function, body: &[Block], target: Encoding) -> Option<Vec<
                     // multiplies by 0, 1, -1 and powers of two into other
                     // operations only while it sees the constant.
                     Opcode::Imul => {
-                        let magnitude = sign_extend(k, ty).unsigned_abs();
+                        let magnitude = k.unsigned_abs();
                         magnitude > 1 && !magnitude.is_power_of_two()
                     }
                     // No float operation takes an immediate.
