@@ -6,20 +6,32 @@ function N, the runtime's and the board's by name), then per PC.
 
     kiln build --board qemu-virt-riscv64 prog.wasm -o prog.elf -- ARGS
     python3 bench/qemu_profile.py qemu-virt-riscv64 prog.elf
+    python3 bench/qemu_profile.py --exact qemu-virt-riscv64 prog.elf
 
-It measures QEMU's wall time, not the guest's instructions: an instruction
-QEMU emulates slowly (the vector and scalar crypto ones, say) weighs more
-than on a real core, and QEMU reports the PC at the start of the translated
-block it is in, so a PC stands for its whole block (often a function's
-epilogue, or the block after a page boundary, where QEMU starts a new one). Use it to
-find where to look; judge a change by `bench/run.py --qemu`, whose counts
-are exact. Not part of the test run.
+Sampling measures QEMU's wall time, not the guest's instructions: an
+instruction QEMU emulates slowly (the vector and scalar crypto ones, say)
+weighs more than on a real core, and QEMU reports the PC at the start of
+the translated block it is in, so a PC stands for its whole block (often a
+function's epilogue, or the block after a page boundary, where QEMU starts
+a new one).
+
+`--exact` counts instead: a TCG plugin (qemu_hotblocks.c, built with `cc`
+into target/bench/) counts every execution of every translated block, and
+the report gives each function's and block's share of the guest
+instructions of the whole run, then the mix of instructions executed in
+compiled Wasm code (`kiln_module.*`): each mnemonic's share, and those
+that load or store relative to the stack pointer (spills, reloads, the
+frame). The run is a few times slower than without the plugin.
+
+Use it to find where to look; judge a change by `bench/run.py --qemu`,
+whose counts cover the benchmark region alone. Not part of the test run.
 """
 
 import argparse
 import bisect
 import collections
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -29,6 +41,10 @@ import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+PLUGIN_SOURCE = ROOT / "bench" / "qemu_hotblocks.c"
+PLUGIN = ROOT / "target" / "bench" / "qemu_hotblocks.so"
+# llvm-objdump --no-show-raw-insn: "    80000ae0:      \tlw\ta0, 0(t6)".
+INSTRUCTION = re.compile(r"^\s*([0-9a-f]+):\s+(\S+)\s*(.*)$")
 
 
 def board_command(board, firmware, monitor):
@@ -92,13 +108,97 @@ def symbols(firmware):
     return syms
 
 
+def plugin():
+    """The hot-blocks plugin, built from its source when missing or older."""
+    if not PLUGIN.exists() or PLUGIN.stat().st_mtime < PLUGIN_SOURCE.stat().st_mtime:
+        PLUGIN.parent.mkdir(parents=True, exist_ok=True)
+        r = subprocess.run(["cc", "-O2", "-shared", "-fPIC", "-o", str(PLUGIN), str(PLUGIN_SOURCE)],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            sys.exit(f"qemu_profile: building the plugin failed:\n{r.stderr}")
+    return PLUGIN
+
+
+def disassembly(firmware):
+    """{pc: (mnemonic, operands)} of the compiled Wasm code (`kiln_module.*`)."""
+    # -D: with -d, llvm-objdump takes the aarch64 firmware's code for data
+    # (`.word`). The riscv64 boards' cores have these extensions; without
+    # them llvm-objdump prints `<unknown>`.
+    riscv = b"riscv" in subprocess.run(["llvm-objdump", "-f", str(firmware)],
+                                       capture_output=True, check=True).stdout
+    extensions = ["--mattr=+m,+v,+zba,+zbb,+zbs,+zicond"] if riscv else []
+    out = subprocess.run(["llvm-objdump", "-D", "--no-show-raw-insn", *extensions, str(firmware)],
+                         capture_output=True, text=True, check=True).stdout
+    insns, wasm = {}, False
+    for line in out.splitlines():
+        if line.endswith(">:"):
+            wasm = "<kiln_module." in line
+        elif wasm and (m := INSTRUCTION.match(line)):
+            insns[int(m[1], 16)] = (m[2], m[3])
+    return insns
+
+
+def exact(args):
+    with tempfile.TemporaryDirectory() as tmp:
+        counts = os.path.join(tmp, "blocks.txt")
+        cmd = board_command(args.board, args.firmware, os.path.join(tmp, "monitor.sock"))
+        cmd += ["-plugin", f"{plugin()},out={counts}"]
+        subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+        if not os.path.exists(counts):
+            sys.exit("qemu_profile: the plugin wrote no counts (did the firmware run?)")
+        blocks = collections.Counter()
+        for line in open(counts):
+            pc, insns, executions = line.split()
+            blocks[(int(pc, 16), int(insns))] += int(executions)
+    syms = symbols(args.firmware)
+    starts = [a for a, _ in syms]
+    by_function = collections.Counter()
+    for (pc, n), executions in blocks.items():
+        i = bisect.bisect_right(starts, pc) - 1
+        by_function[syms[i][1] if i >= 0 else "?"] += n * executions
+    total = sum(by_function.values())
+    print(f"{total / 1e6:.2f} M guest instructions (the whole run)\n")
+    for name, n in by_function.most_common(args.top):
+        print(f"{100 * n / total:6.2f} %  {n / 1e6:10.2f} M  {name}")
+    print("\nBy translated block:\n")
+    hottest = sorted(blocks.items(), key=lambda kv: -kv[0][1] * kv[1])[:args.top]
+    for (pc, n), executions in hottest:
+        i = bisect.bisect_right(starts, pc) - 1
+        print(f"{100 * n * executions / total:6.2f} %  {pc:#x}  {n:4} x {executions:<10} "
+              f"{syms[i][1] if i >= 0 else '?'}")
+
+    insns = disassembly(args.firmware)
+    order = sorted(insns)
+    index = {pc: i for i, pc in enumerate(order)}
+    mix, stack = collections.Counter(), 0
+    for (pc, n), executions in blocks.items():
+        if pc not in index:
+            continue
+        for address in order[index[pc]:index[pc] + n]:
+            mnemonic, operands = insns[address]
+            mix[mnemonic] += executions
+            if any(sp in operands for sp in ("(sp)", "[sp", "(%rsp)")):
+                stack += executions
+    wasm = sum(mix.values())
+    if wasm:
+        print(f"\nCompiled Wasm code: {wasm / 1e6:.2f} M instructions, "
+              f"{100 * stack / wasm:.2f} % of them stack-pointer loads and stores\n")
+        for mnemonic, n in mix.most_common(args.top):
+            print(f"{100 * n / wasm:6.2f} %  {mnemonic}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("board", help="a QEMU board (boards/NAME/board.toml)")
     ap.add_argument("firmware", help="an ELF from `kiln build --board BOARD`")
     ap.add_argument("--interval", type=float, default=0.001, help="seconds between samples")
     ap.add_argument("--top", type=int, default=25, help="functions and PCs to print")
+    ap.add_argument("--exact", action="store_true",
+                    help="count every guest instruction with a TCG plugin instead of sampling")
     args = ap.parse_args()
+    if args.exact:
+        return exact(args)
 
     with tempfile.TemporaryDirectory() as tmp:
         monitor = os.path.join(tmp, "monitor.sock")
