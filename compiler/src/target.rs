@@ -65,7 +65,9 @@ pub struct CodegenOptions {
 /// (translate/vectorize); `grow`: with explicit checks, functions that
 /// cannot grow memory load its base and length once (translate/growth.rs);
 /// `loopconst`: on riscv64 and aarch64, constants that cost an instruction
-/// at each use built once before small loops (translate/loop_constants.rs).
+/// at each use built once before small loops (translate/loop_constants.rs);
+/// `divide`: `i32` division and remainder by a constant as one 64-bit
+/// multiply (translate/constant_division.rs).
 pub const OPTIMIZATIONS: &[&str] = &[
     "guard",
     "inline",
@@ -79,6 +81,7 @@ pub const OPTIMIZATIONS: &[&str] = &[
     "vector",
     "grow",
     "loopconst",
+    "divide",
 ];
 
 impl Default for CodegenOptions {

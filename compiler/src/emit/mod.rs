@@ -105,6 +105,7 @@ pub fn emit_object(
 
     let tier = tiers(target, &wasm_sha256)?;
     let loop_constants = encoding.filter(|_| target.options.enabled("loopconst"));
+    let divisions = target.options.enabled("divide");
 
     // FuncId(i) = Wasm function i.
     let mut ids = Vec::with_capacity(module.funcs.len());
@@ -196,6 +197,7 @@ pub fn emit_object(
                         Some(Optimize {
                             inliner: &inliner,
                             loop_constants,
+                            divisions,
                         }),
                     ),
                     Tier::Fast => {
@@ -373,6 +375,8 @@ struct Optimize<'a, 'i> {
     inliner: &'a translate::inline::Inliner<'i>,
     /// Where small loops keep their constants in registers.
     loop_constants: Option<Encoding>,
+    /// `i32` divisions by constants become 64-bit multiplies.
+    divisions: bool,
 }
 
 /// Runs Cranelift on one function; `optimize` for the optimising tier.
@@ -398,6 +402,10 @@ fn compile_unguarded(
     if let Some(optimize) = optimize {
         ctx.inline(optimize.inliner)
             .map_err(|e| anyhow!("Cranelift failed to inline: {e:?}"))?;
+        // Before the loop constants, which then hold the multipliers.
+        if optimize.divisions {
+            translate::constant_division::expand_constant_divisions(&mut ctx.func);
+        }
         // After inlining: a loop whose only calls were inlined has none left.
         if let Some(encoding) = optimize.loop_constants {
             translate::loop_constants::keep_loop_constants(&mut ctx.func, encoding);

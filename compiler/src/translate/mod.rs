@@ -12,6 +12,7 @@
 pub mod anchors;
 mod builtins;
 mod calls;
+pub mod constant_division;
 mod control;
 pub mod environ;
 pub mod growth;
