@@ -67,7 +67,9 @@ pub struct CodegenOptions {
 /// `loopconst`: on riscv64 and aarch64, constants that cost an instruction
 /// at each use built once before small loops (translate/loop_constants.rs);
 /// `divide`: `i32` division and remainder by a constant as one 64-bit
-/// multiply (translate/constant_division.rs).
+/// multiply (translate/constant_division.rs); `sload`: on riscv64, `i32`
+/// loads that are extended or branched on loaded extended
+/// (translate/extended_loads.rs).
 pub const OPTIMIZATIONS: &[&str] = &[
     "guard",
     "inline",
@@ -82,6 +84,7 @@ pub const OPTIMIZATIONS: &[&str] = &[
     "grow",
     "loopconst",
     "divide",
+    "sload",
 ];
 
 impl Default for CodegenOptions {

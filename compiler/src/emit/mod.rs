@@ -106,6 +106,7 @@ pub fn emit_object(
     let tier = tiers(target, &wasm_sha256)?;
     let loop_constants = encoding.filter(|_| target.options.enabled("loopconst"));
     let divisions = target.options.enabled("divide");
+    let extended_loads = riscv64 && target.options.enabled("sload");
 
     // FuncId(i) = Wasm function i.
     let mut ids = Vec::with_capacity(module.funcs.len());
@@ -198,6 +199,7 @@ pub fn emit_object(
                             inliner: &inliner,
                             loop_constants,
                             divisions,
+                            extended_loads,
                         }),
                     ),
                     Tier::Fast => {
@@ -377,6 +379,8 @@ struct Optimize<'a, 'i> {
     loop_constants: Option<Encoding>,
     /// `i32` divisions by constants become 64-bit multiplies.
     divisions: bool,
+    /// `i32` loads that are extended are loaded extended (riscv64).
+    extended_loads: bool,
 }
 
 /// Runs Cranelift on one function; `optimize` for the optimising tier.
@@ -405,6 +409,9 @@ fn compile_unguarded(
         // Before the loop constants, which then hold the multipliers.
         if optimize.divisions {
             translate::constant_division::expand_constant_divisions(&mut ctx.func);
+        }
+        if optimize.extended_loads {
+            translate::extended_loads::load_extended(&mut ctx.func);
         }
         // After inlining: a loop whose only calls were inlined has none left.
         if let Some(encoding) = optimize.loop_constants {

@@ -15,6 +15,7 @@ mod calls;
 pub mod constant_division;
 mod control;
 pub mod environ;
+pub mod extended_loads;
 pub mod growth;
 pub mod inline;
 pub mod loop_constants;
