@@ -14,9 +14,9 @@
 //! a magic number of up to 33 bits fits: extend, multiply, one shift
 //! (Granlund and Montgomery, "Division by invariant integers using
 //! multiplication", 1994, theorems 4.2 and 5.1), and for a remainder
-//! `x - q * d`. riscv64 needs four instructions for `x % 139968`
+//! `x - q * d`. riscv64 needs five instructions for `x % 139968`
 //! (`zext.w; mul; srli; mulw; subw` with the constants held), aarch64
-//! three plus the extension. Divisors that are 0, ±1 or a power of two
+//! four (`mov w, w; mul; lsr; msub`). Divisors that are 0, ±1 or a power of two
 //! (either sign) stay as they are: Cranelift traps on zero, and turns the
 //! others into shifts and masks. 64-bit divisions stay too: their
 //! product needs 128 bits.
