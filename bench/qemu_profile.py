@@ -96,8 +96,9 @@ class Monitor:
         return None
 
 
-def symbols(firmware):
-    """(start address, name) of the firmware's functions, sorted."""
+def function_names(firmware):
+    """A lookup from a PC to the name of the firmware's function that holds it
+    (the nearest function symbol at or below it; "?" below the first)."""
     out = subprocess.run(["llvm-nm", "-n", "--defined-only", str(firmware)],
                          capture_output=True, text=True, check=True).stdout
     syms = []
@@ -105,7 +106,12 @@ def symbols(firmware):
         parts = line.split()
         if len(parts) == 3 and parts[1] in "tTwW" and not parts[2].startswith(".L"):
             syms.append((int(parts[0], 16), parts[2]))
-    return syms
+    starts = [a for a, _ in syms]
+
+    def name_of(pc):
+        i = bisect.bisect_right(starts, pc) - 1
+        return syms[i][1] if i >= 0 else "?"
+    return name_of
 
 
 def plugin():
@@ -151,12 +157,10 @@ def exact(args):
         for line in open(counts):
             pc, insns, executions = line.split()
             blocks[(int(pc, 16), int(insns))] += int(executions)
-    syms = symbols(args.firmware)
-    starts = [a for a, _ in syms]
+    name_of = function_names(args.firmware)
     by_function = collections.Counter()
     for (pc, n), executions in blocks.items():
-        i = bisect.bisect_right(starts, pc) - 1
-        by_function[syms[i][1] if i >= 0 else "?"] += n * executions
+        by_function[name_of(pc)] += n * executions
     total = sum(by_function.values())
     print(f"{total / 1e6:.2f} M guest instructions (the whole run)\n")
     for name, n in by_function.most_common(args.top):
@@ -164,9 +168,8 @@ def exact(args):
     print("\nBy translated block:\n")
     hottest = sorted(blocks.items(), key=lambda kv: -kv[0][1] * kv[1])[:args.top]
     for (pc, n), executions in hottest:
-        i = bisect.bisect_right(starts, pc) - 1
         print(f"{100 * n * executions / total:6.2f} %  {pc:#x}  {n:4} x {executions:<10} "
-              f"{syms[i][1] if i >= 0 else '?'}")
+              f"{name_of(pc)}")
 
     insns = disassembly(args.firmware)
     order = sorted(insns)
@@ -222,12 +225,10 @@ def main():
 
     if not pcs:
         sys.exit("qemu_profile: no samples (did the firmware run?)")
-    syms = symbols(args.firmware)
-    starts = [a for a, _ in syms]
+    name_of = function_names(args.firmware)
     by_function, by_pc = collections.Counter(), collections.Counter()
     for pc in pcs:
-        i = bisect.bisect_right(starts, pc) - 1
-        name = syms[i][1] if i >= 0 else "?"
+        name = name_of(pc)
         by_function[name] += 1
         by_pc[(name, pc)] += 1
     print(f"{len(pcs)} samples of the guest PC (QEMU wall time)\n")
