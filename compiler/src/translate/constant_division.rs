@@ -25,7 +25,8 @@ use cranelift_codegen::cursor::{Cursor, FuncCursor};
 use cranelift_codegen::ir::{Function, InstBuilder, InstructionData, Opcode, Value, types};
 
 /// Rewrites `func`'s `i32` divisions and remainders by constants; whether
-/// it changed anything.
+/// it changed anything. The old results become aliases of the new ones,
+/// which Cranelift resolves before its own passes.
 pub fn expand_constant_divisions(func: &mut Function) -> bool {
     let mut changed = false;
     let mut pos = FuncCursor::new(func);
@@ -73,9 +74,6 @@ pub fn expand_constant_divisions(func: &mut Function) -> bool {
             pos.func.dfg.change_to_alias(result, value);
             changed = true;
         }
-    }
-    if changed {
-        func.dfg.resolve_all_aliases();
     }
     changed
 }
