@@ -69,7 +69,9 @@ pub struct CodegenOptions {
 /// `divide`: `i32` division and remainder by a constant as one 64-bit
 /// multiply (translate/constant_division.rs); `sload`: on riscv64, `i32`
 /// loads that are extended or branched on loaded extended
-/// (translate/extended_loads.rs).
+/// (translate/extended_loads.rs); `globals`: on riscv64 with guard
+/// regions, accesses at constant addresses beyond 2 KiB through a shared
+/// `base | 4096 * k` (translate/anchors.rs).
 pub const OPTIMIZATIONS: &[&str] = &[
     "guard",
     "inline",
@@ -85,6 +87,7 @@ pub const OPTIMIZATIONS: &[&str] = &[
     "loopconst",
     "divide",
     "sload",
+    "globals",
 ];
 
 impl Default for CodegenOptions {

@@ -92,7 +92,8 @@ pub trait Board: Clock + Entropy + 'static {
 /// [`crate::memory`]). Boards without it keep linear memories on the heap.
 pub trait VirtualMemory: Sync {
     /// Reserves `bytes` of address space, none of it accessible yet; its
-    /// base, or `None` when the address space is exhausted.
+    /// base, a multiple of [`crate::memory::BASE_ALIGN`], or `None` when the
+    /// address space is exhausted.
     fn reserve(&self, bytes: usize) -> Option<*mut u8>;
     /// Makes `[start, start + bytes)` of a reservation readable and
     /// writable, zero-filled. `start` and `bytes` are multiples of 64 KiB.

@@ -21,6 +21,11 @@ use crate::board::VirtualMemory;
 /// Bytes of address space per slot (a memory's whole reservation, 8 GiB).
 pub const SLOT: usize = 8 << 30;
 const _: () = assert!(crate::memory::RESERVATION_BYTES <= SLOT);
+// Every slot starts at a multiple of the base alignment the runtime promises.
+const _: () = assert!(
+    SLOT.is_multiple_of(crate::memory::BASE_ALIGN)
+        && FIRST_SLOT.is_multiple_of(crate::memory::BASE_ALIGN)
+);
 /// Where the slots start: above the 512 GiB that level-0 entry 0 maps.
 pub const FIRST_SLOT: usize = 512 << 30;
 /// Number of slots (8 TiB of address space, level-0 entries 1 to 16).

@@ -373,6 +373,79 @@
 (assert_trap (invoke "xc" (i32.const -5001)) "out of bounds memory access")
 (assert_trap (invoke "xc" (i32.const 60533)) "out of bounds memory access")
 
+;; -- accesses at constant addresses (riscv64 with guard regions) -------------
+;; A C global's address is a constant; beyond 2047 riscv64 reaches it
+;; through `base | 4096 * k` (the base is aligned to 2 GiB) with the rest
+;; in the access, shared by the block's accesses. The edges of each anchor,
+;; offsets added to the constant, stores and loads in order, loops, both
+;; arms of an `if`, the end of memory and traps past it, before and after
+;; the memory grows.
+(module
+  (memory 1 4)
+  (data (i32.const 2040) "\01\02\03\04\05\06\07\08\09\0a\0b\0c\0d\0e\0f\10")
+  (data (i32.const 6140) "\21\22\23\24\25\26\27\28")
+  (data (i32.const 65528) "\31\32\33\34\35\36\37\38")
+  (func (export "at2044") (result i32) (i32.load (i32.const 2044)))
+  (func (export "at2048") (result i32) (i32.load (i32.const 2048)))
+  (func (export "at48+2000") (result i32) (i32.load offset=2000 (i32.const 48)))
+  (func (export "at6143") (result i32) (i32.load (i32.const 6143)))
+  (func (export "at6144") (result i32) (i32.load (i32.const 6144)))
+  (func (export "at65532") (result i32) (i32.load (i32.const 65532)))
+  (func (export "at65533") (result i32) (i32.load (i32.const 65533)))
+  (func (export "at65536") (result i32) (i32.load8_u (i32.const 65536)))
+  (func (export "at0+65536") (result i32) (i32.load8_u offset=65536 (i32.const 0)))
+  (func (export "at2^31-8") (result i64) (i64.load (i32.const 0x7ffffff8)))
+  (func (export "at16+2^32-16") (result i32) (i32.load offset=0xfffffff0 (i32.const 16)))
+  (func (export "at-1") (result i32) (i32.load8_u (i32.const -1)))
+  ;; Stores and loads through one anchor, in order.
+  (func (export "block") (result i32)
+    (i32.store (i32.const 8000) (i32.const 5))
+    (i32.store (i32.const 8004) (i32.add (i32.load (i32.const 8000)) (i32.const 1)))
+    (i32.store16 (i32.const 8002) (i32.const 0x0101))
+    (i32.add (i32.load (i32.const 8000)) (i32.load (i32.const 8004))))
+  ;; A counter at a constant address, bumped in a loop.
+  (func (export "count") (param $n i32) (result i32)
+    (i32.store (i32.const 12000) (i32.const 0))
+    (loop $l
+      (i32.store (i32.const 12000) (i32.add (i32.load (i32.const 12000)) (i32.const 1)))
+      (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
+    (i32.load (i32.const 12000)))
+  ;; Each arm stores to its own address; both are read after the join.
+  (func (export "arms") (param i32) (result i32)
+    (i64.store (i32.const 20000) (i64.const 0))
+    (if (local.get 0)
+      (then (i32.store8 (i32.const 20000) (i32.const 7)))
+      (else (i32.store8 (i32.const 20007) (i32.const 9))))
+    (i32.wrap_i64 (i64.rotl (i64.load (i32.const 20000)) (i64.const 8))))
+  (func (export "grow") (result i32) (memory.grow (i32.const 1)))
+  (func (export "far") (result i32)
+    (i32.store (i32.const 70000) (i32.const 0x5a5a5a5a))
+    (i32.add (i32.load (i32.const 70000)) (i32.load8_u offset=65536 (i32.const 0))))
+)
+(assert_return (invoke "at2044") (i32.const 0x08070605))
+(assert_return (invoke "at2048") (i32.const 0x0c0b0a09))
+(assert_return (invoke "at48+2000") (i32.const 0x0c0b0a09))
+(assert_return (invoke "at6143") (i32.const 0x27262524))
+(assert_return (invoke "at6144") (i32.const 0x28272625))
+(assert_return (invoke "at65532") (i32.const 0x38373635))
+(assert_trap (invoke "at65533") "out of bounds memory access")
+(assert_trap (invoke "at65536") "out of bounds memory access")
+(assert_trap (invoke "at0+65536") "out of bounds memory access")
+(assert_trap (invoke "at2^31-8") "out of bounds memory access")
+(assert_trap (invoke "at16+2^32-16") "out of bounds memory access")
+(assert_trap (invoke "at-1") "out of bounds memory access")
+(assert_trap (invoke "far") "out of bounds memory access")
+(assert_return (invoke "block") (i32.const 0x0101000b))
+(assert_return (invoke "count" (i32.const 1)) (i32.const 1))
+(assert_return (invoke "count" (i32.const 1000)) (i32.const 1000))
+(assert_return (invoke "arms" (i32.const 1)) (i32.const 0x0700))
+(assert_return (invoke "arms" (i32.const 0)) (i32.const 9))
+(assert_return (invoke "grow") (i32.const 1))
+(assert_return (invoke "at65536") (i32.const 0))
+(assert_return (invoke "at65533") (i32.const 0x00383736))
+(assert_return (invoke "far") (i32.const 0x5a5a5a5a))
+(assert_trap (invoke "at2^31-8") "out of bounds memory access")
+
 ;; -- memory.copy in both directions, overlapping at any distance -------------
 (module
   (memory 1)

@@ -6,6 +6,7 @@
 //! which the fault handler maps to the out-of-bounds trap by its PC.
 
 use kiln_runtime::board::VirtualMemory;
+use kiln_runtime::memory::BASE_ALIGN;
 
 use crate::syscall::{self, MAP_NORESERVE, PROT_NONE, PROT_READ, PROT_WRITE};
 
@@ -19,7 +20,23 @@ pub static HOST_VM: HostVm = HostVm;
 
 impl VirtualMemory for HostVm {
     fn reserve(&self, bytes: usize) -> Option<*mut u8> {
-        syscall::mmap_anonymous(bytes, PROT_NONE, MAP_NORESERVE)
+        // The runtime wants the start aligned to `BASE_ALIGN`: map that
+        // much more and give back what lies before and after.
+        let padded = bytes.checked_add(BASE_ALIGN)?;
+        let mapped = syscall::mmap_anonymous(padded, PROT_NONE, MAP_NORESERVE)? as usize;
+        let start = mapped.next_multiple_of(BASE_ALIGN);
+        let end = start + bytes;
+        // SAFETY: both ranges lie in the mapping just made, outside the
+        // part handed out.
+        unsafe {
+            if start > mapped {
+                syscall::syscall3(MUNMAP, mapped, start - mapped, 0);
+            }
+            if mapped + padded > end {
+                syscall::syscall3(MUNMAP, end, mapped + padded - end, 0);
+            }
+        }
+        Some(start as *mut u8)
     }
 
     fn commit(&self, start: *mut u8, bytes: usize) -> bool {

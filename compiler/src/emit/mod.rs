@@ -82,6 +82,7 @@ pub fn emit_object(
         signed_index: target.options.enabled("sext"),
         wide_compares: riscv64 && target.options.enabled("cmp64"),
         anchor_offsets: encoding.filter(|_| target.options.enabled("anchor")),
+        anchor_globals: target.options.enabled("globals"),
         pin_locals: target.options.enabled("pin"),
         vectorize: match target.options.enabled("vector") {
             true => vectorize(isa.as_ref()),

@@ -30,6 +30,7 @@ use cranelift_codegen::cursor::{Cursor, FuncCursor};
 use cranelift_codegen::ir::{
     Function, Inst, InstBuilder, InstructionData, Opcode, Value, ValueDef, types,
 };
+use kiln_runtime::memory::BASE_ALIGN;
 
 /// How a target encodes access offsets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -72,22 +73,34 @@ impl Encoding {
 }
 
 /// Rewrites `func`'s loads and stores whose offset `encoding` does not fit.
-pub fn anchor_large_offsets(func: &mut Function, encoding: Encoding) {
+/// `aligned_base`: the linear memory's base where it is a multiple of
+/// [`BASE_ALIGN`] (guard regions), so that accesses at constant addresses
+/// can be anchored too (riscv64 only).
+pub fn anchor_large_offsets(func: &mut Function, encoding: Encoding, aligned_base: Option<Value>) {
+    let aligned_base = aligned_base.filter(|_| encoding == Encoding::Riscv64);
     let mut cursor = FuncCursor::new(func);
     while cursor.next_block().is_some() {
         while let Some(inst) = cursor.next_inst() {
             let Some((address, offset, size)) = access(cursor.func, inst) else {
                 continue;
             };
-            if encoding.fits(offset, size) {
+            let (address, rest) = if let Some((base, anchor, rest)) =
+                aligned_base.and_then(|base| {
+                    constant_address(cursor.func, address, base, offset).map(|(a, r)| (base, a, r))
+                }) {
+                // `base | anchor`, not `base + anchor`: Cranelift folds an
+                // added constant back into the access's offset, but not an
+                // or. The two agree since the base is aligned beyond it.
+                (cursor.ins().bor_imm_s(base, anchor), rest)
+            } else if encoding.fits(offset, size) {
                 continue;
-            }
-            let Some((p, q)) = sum_of_variables(cursor.func, address) else {
+            } else if let Some((p, q)) = sum_of_variables(cursor.func, address) {
+                let (anchor, rest) = encoding.split(offset);
+                let anchored = cursor.ins().iadd_imm_s(p, anchor);
+                (cursor.ins().iadd(anchored, q), rest)
+            } else {
                 continue;
             };
-            let (anchor, rest) = encoding.split(offset);
-            let anchored = cursor.ins().iadd_imm_s(p, anchor);
-            let address = cursor.ins().iadd(anchored, q);
             match &mut cursor.func.dfg.insts[inst] {
                 InstructionData::Load { arg, offset, .. } => {
                     (*arg, *offset) = (address, rest.into());
@@ -99,6 +112,41 @@ pub fn anchor_large_offsets(func: &mut Function, encoding: Encoding) {
             }
         }
     }
+}
+
+/// `(anchor, rest)` for an access at `address + offset` where `address` is
+/// `base + uext(constant)` (a C global's address, `i32.const` in Wasm):
+/// `anchor` is a multiple of 4096 below [`BASE_ALIGN`], and `rest` fits
+/// riscv64's 12-bit offset.
+fn constant_address(
+    func: &Function,
+    address: Value,
+    base: Value,
+    offset: i32,
+) -> Option<(i64, i32)> {
+    let ValueDef::Result(def, 0) = func.dfg.value_def(address) else {
+        return None;
+    };
+    let InstructionData::Binary {
+        opcode: Opcode::Iadd,
+        args: [p, q],
+    } = func.dfg.insts[def]
+    else {
+        return None;
+    };
+    if p != base {
+        return None;
+    }
+    let index = match func.dfg.insts[func.dfg.value_def(q).inst()?] {
+        InstructionData::Unary {
+            opcode: Opcode::Uextend,
+            arg,
+        } if func.dfg.value_type(arg) == types::I32 => super::iconst_value(&func.dfg, arg)? as u32,
+        _ => return None,
+    };
+    let total = i64::from(index) + i64::from(offset);
+    let (anchor, rest) = Encoding::Riscv64.split(i32::try_from(total).ok()?);
+    (anchor > 0 && anchor < BASE_ALIGN as i64).then_some((anchor, rest))
 }
 
 /// The address, offset and access size of a load or store.
@@ -213,10 +261,10 @@ mod tests {
     #[test]
     fn offsets_that_fit_stay() {
         let mut func = loads(&[0, 8, -2048, 2047]);
-        anchor_large_offsets(&mut func, Encoding::Riscv64);
+        anchor_large_offsets(&mut func, Encoding::Riscv64, None);
         assert_eq!(accesses(&func), [(0, 0), (8, 0), (-2048, 0), (2047, 0)]);
         let mut func = loads(&[0, -256, 255, 5920, 32760]);
-        anchor_large_offsets(&mut func, Encoding::Aarch64);
+        anchor_large_offsets(&mut func, Encoding::Aarch64, None);
         assert_eq!(
             accesses(&func),
             [(0, 0), (-256, 0), (255, 0), (5920, 0), (32760, 0)]
@@ -235,7 +283,7 @@ mod tests {
         cursor
             .ins()
             .load(types::I64, MemFlagsData::new(), address, 5000);
-        anchor_large_offsets(&mut func, Encoding::Riscv64);
+        anchor_large_offsets(&mut func, Encoding::Riscv64, None);
         assert_eq!(accesses(&func), [(5000, 0)]);
     }
 
@@ -243,7 +291,7 @@ mod tests {
     fn large_offsets_keep_their_sum() {
         let offsets = [2048, 5920, 6128, 6143, 6144, -4000, -4100, 0x7fff_0000];
         let mut func = loads(&offsets);
-        anchor_large_offsets(&mut func, Encoding::Riscv64);
+        anchor_large_offsets(&mut func, Encoding::Riscv64, None);
         let got = accesses(&func);
         for ((rest, anchor), offset) in got.iter().zip(offsets) {
             assert_eq!(i64::from(*rest) + anchor, i64::from(offset));
@@ -261,7 +309,7 @@ mod tests {
     fn aarch64_moves_whole_offsets_its_access_cannot_encode() {
         // Unaligned, beyond the scaled range, below -256.
         let mut func = loads(&[5921, 32768, -257]);
-        anchor_large_offsets(&mut func, Encoding::Aarch64);
+        anchor_large_offsets(&mut func, Encoding::Aarch64, None);
         assert_eq!(accesses(&func), [(0, 5921), (0, 32768), (0, -257)]);
         // A byte load's scaled range ends at 4095.
         let mut func = loads(&[]);
@@ -276,7 +324,92 @@ mod tests {
                 .ins()
                 .uload8(types::I32, MemFlagsData::new(), address, offset);
         }
-        anchor_large_offsets(&mut func, Encoding::Aarch64);
+        anchor_large_offsets(&mut func, Encoding::Aarch64, None);
         assert_eq!(accesses(&func), [(4095, 0), (0, 4096)]);
+    }
+    /// `load(base + uext(C) + offset)` for each `(C, offset)`; the loads'
+    /// (anchor, rest) after the pass, (0, offset) for one left alone.
+    fn constant_loads(
+        accesses: &[(u32, i32)],
+        encoding: Encoding,
+        aligned: bool,
+    ) -> Vec<(i64, i32)> {
+        let mut func = loads(&[]);
+        let block = func.layout.entry_block().expect("has a block");
+        let base = func.dfg.block_params(block)[0];
+        let ret = func.layout.last_inst(block).expect("has a return");
+        let mut cursor = FuncCursor::new(&mut func).at_inst(ret);
+        for &(c, offset) in accesses {
+            let c = cursor.ins().iconst(types::I32, i64::from(c));
+            let wide = cursor.ins().uextend(types::I64, c);
+            let address = cursor.ins().iadd(base, wide);
+            cursor
+                .ins()
+                .load(types::I32, MemFlagsData::new(), address, offset);
+        }
+        anchor_large_offsets(&mut func, encoding, aligned.then_some(base));
+        func.layout
+            .block_insts(block)
+            .filter_map(|inst| match func.dfg.insts[inst] {
+                InstructionData::Load { arg, offset, .. } => Some((arg, i32::from(offset))),
+                _ => None,
+            })
+            .map(|(arg, offset)| match func.dfg.value_def(arg) {
+                ValueDef::Result(i, 0) => match func.dfg.insts[i] {
+                    InstructionData::Binary {
+                        opcode: Opcode::Bor,
+                        args: [p, k],
+                    } if p == base => (
+                        super::super::iconst_value(&func.dfg, k).expect("an iconst"),
+                        offset,
+                    ),
+                    _ => (0, offset),
+                },
+                _ => (0, offset),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn constant_addresses_go_through_an_aligned_base() {
+        let accesses = [
+            (2044, 0),
+            (2048, 0),
+            (48, 2000),
+            (6143, 0),
+            (6144, 0),
+            (0, 70000),
+            (0x7fff_f7ff, 0),
+            (0x7fff_f800, 0),
+            (0xffff_fff0, 16),
+        ];
+        assert_eq!(
+            constant_loads(&accesses, Encoding::Riscv64, true),
+            [
+                (0, 0),
+                (4096, -2048),
+                (4096, -2048),
+                (4096, 2047),
+                (8192, -2048),
+                (69632, 368),
+                (0x7fff_f000, 2047),
+                // The anchor would reach the base's alignment.
+                (0, 0),
+                (0, 16),
+            ]
+        );
+        // Not without the aligned base, nor on aarch64: no `bor`, and only
+        // the large offset is split as any other (its anchor added).
+        let added = |rest| -> Vec<(i64, i32)> {
+            accesses
+                .iter()
+                .map(|&(_, o)| (0, if o == 70000 { rest } else { o }))
+                .collect()
+        };
+        assert_eq!(
+            constant_loads(&accesses, Encoding::Riscv64, false),
+            added(368)
+        );
+        assert_eq!(constant_loads(&accesses, Encoding::Aarch64, true), added(0));
     }
 }

@@ -171,6 +171,17 @@ impl FuncTranslator<'_, '_> {
         self.memory_field(memory::BASE, fixed)
     }
 
+    /// The memory's base if this function loaded it once, with guard
+    /// regions, where the runtime places it at a multiple of
+    /// `BASE_ALIGN` (see `anchors`).
+    pub(super) fn aligned_memory_base(&self) -> Option<Value> {
+        if self.env.bounds_checks != BoundsChecks::Guard {
+            return None;
+        }
+        let mem = self.hoisted.get(&(self.vmctx, environ::vmctx::MEMORY))?;
+        self.hoisted.get(&(*mem, memory::BASE)).copied()
+    }
+
     /// `memory.length`: loaded where it is used, unless this function can
     /// reach no `memory.grow`.
     pub(super) fn memory_length(&mut self) -> Value {

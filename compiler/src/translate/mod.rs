@@ -60,6 +60,8 @@ pub struct ModuleEnv<'m> {
     /// Move access offsets the target cannot encode into the address (see
     /// `anchors`).
     pub anchor_offsets: Option<anchors::Encoding>,
+    /// Whether constant addresses are anchored too (see `anchors`).
+    pub anchor_globals: bool,
     /// The fast tier keeps its most used integer locals in callee-saved
     /// registers (see `baseline::compiler::pinning`).
     pub pin_locals: bool,
@@ -208,9 +210,10 @@ pub fn translate_function(
         let results = t.stack.clone();
         t.b.ins().return_(&results);
     }
+    let aligned_base = t.aligned_memory_base().filter(|_| env.anchor_globals);
     t.b.finalize(env.frontend_config);
     if let Some(encoding) = env.anchor_offsets {
-        anchors::anchor_large_offsets(&mut func, encoding);
+        anchors::anchor_large_offsets(&mut func, encoding, aligned_base);
     }
     Ok(func)
 }

@@ -47,6 +47,12 @@ pub const PRE_GUARD_BYTES: usize = 2 << 30;
 /// A whole reservation: every `index + offset + size` with `offset + size <=
 /// GUARD_BYTES`, and every `sext(x) + C` as above, lies inside it.
 pub const RESERVATION_BYTES: usize = PRE_GUARD_BYTES + (4 << 30) + GUARD_BYTES;
+/// A reservation's memory base is a multiple of this. Compiled riscv64
+/// code relies on it: it addresses C globals beyond 2 KiB through `base |
+/// 4096 * k` (one `lui; or` shared by a block's accesses), which equals
+/// `base + 4096 * k` only because the base has no bits below 2 GiB.
+pub const BASE_ALIGN: usize = 2 << 30;
+const _: () = assert!(PRE_GUARD_BYTES.is_multiple_of(BASE_ALIGN));
 /// Largest number of pages of a memory in a reservation (2 GiB): what makes
 /// the `sext(x) + C` addresses above exact. `memory.grow` past it returns
 /// -1, as it may for any memory; a board without virtual memory keeps
@@ -100,6 +106,14 @@ impl MemoryStore {
                     bytes: RESERVATION_BYTES as u64,
                 });
             };
+            if !(start as usize).is_multiple_of(BASE_ALIGN) {
+                // A board bug; compiled code would address the wrong bytes.
+                vm.release(start, RESERVATION_BYTES);
+                return Err(InstantiateError::OutOfMemory {
+                    what: "linear memory's address space aligned to 2 GiB",
+                    bytes: RESERVATION_BYTES as u64,
+                });
+            }
             // SAFETY: within the reservation just made.
             store.vm.base = unsafe { start.add(PRE_GUARD_BYTES) };
             store.reserved = true;
