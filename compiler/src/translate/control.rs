@@ -149,9 +149,12 @@ impl FuncTranslator<'_, '_> {
                 let dest = self.new_block(&results);
                 let height = self.stack.len() - params.len();
                 let values = args(&self.stack[height..]);
-                self.b
-                    .ins()
-                    .brif(cond, then_block, &values, else_block, &values);
+                let (cond, swap) = self.branch_condition(cond);
+                let (yes, no) = match swap {
+                    false => (then_block, else_block),
+                    true => (else_block, then_block),
+                };
+                self.b.ins().brif(cond, yes, &values, no, &values);
                 self.stack.truncate(height);
                 self.b.seal_block(then_block);
                 self.b.seal_block(else_block);
@@ -198,7 +201,10 @@ impl FuncTranslator<'_, '_> {
                 self.mark_branched(relative_depth);
                 let values = args(&self.stack[self.stack.len() - count..]);
                 let next = self.b.create_block();
-                self.b.ins().brif(cond, target, &values, next, &[]);
+                match self.branch_condition(cond) {
+                    (cond, false) => self.b.ins().brif(cond, target, &values, next, &[]),
+                    (cond, true) => self.b.ins().brif(cond, next, &[], target, &values),
+                };
                 self.b.seal_block(next);
                 self.b.switch_to_block(next);
             }

@@ -52,6 +52,9 @@ impl FuncTranslator<'_, '_> {
         self.push_bool(v);
     }
 
+    /// On riscv64 (`wide_compares`) a loaded operand is sign-extended as in
+    /// [`Self::icmp`], so that `extended_loads` loads it extended instead
+    /// of extending it again for the compare.
     fn eqz(&mut self) {
         let a = self.pop();
         let v = match self.float_compare(a) {
@@ -59,9 +62,92 @@ impl FuncTranslator<'_, '_> {
             // complementary comparison, but not of a float one: `f64.lt;
             // i32.eqz; br_if` would set a byte, widen and test it.
             Some((cc, x, y)) => self.b.ins().fcmp(cc.complement(), x, y),
+            _ if self.env.wide_compares && self.is_i32_load(a) => {
+                let wide = self.b.ins().sextend(types::I64, a);
+                self.b.ins().icmp_imm_s(IntCC::Equal, wide, 0)
+            }
             _ => self.b.ins().icmp_imm_s(IntCC::Equal, a, 0),
         };
         self.push_bool(v);
+    }
+
+    /// The value a branch on the i32 `cond` tests, and whether the branch's
+    /// targets swap. On riscv64 (`wide_compares`) a branch on `eqz(x)`,
+    /// where `x` is an `i32.add`, `i32.sub` or a load, branches on `x`
+    /// itself, sign-extended, with the targets swapped: the extension is
+    /// free (`addw`, `subw`, or `lw` through `extended_loads`). Left as an
+    /// i32 compare with zero, Cranelift's e-graph turns C's `--refcnt ==
+    /// 0` into `refcnt == 1` and `a - b == 0` into `a == b`, which the
+    /// backend compares as `sext.w; li; sext.w; bne`; the widened `eqz` it
+    /// narrows back to that. Every other condition stays as it was.
+    pub(super) fn branch_condition(&mut self, cond: Value) -> (Value, bool) {
+        if !self.env.wide_compares {
+            return (cond, false);
+        }
+        let Some(x) = self.eqz_operand(cond) else {
+            return (cond, false);
+        };
+        let opcode = self
+            .b
+            .func
+            .dfg
+            .value_def(x)
+            .inst()
+            .map(|i| self.b.func.dfg.insts[i].opcode());
+        let free =
+            matches!(opcode, Some(ir::Opcode::Iadd | ir::Opcode::Isub)) || self.is_i32_load(x);
+        match free {
+            true => (self.b.ins().sextend(types::I64, x), true),
+            false => (cond, false),
+        }
+    }
+
+    /// The i32 `x` where `v` is `eqz(x)` (`uextend(icmp eq x, 0)`, `x`
+    /// maybe sign-extended first, see [`Self::eqz`]).
+    fn eqz_operand(&self, v: Value) -> Option<Value> {
+        let dfg = &self.b.func.dfg;
+        let ir::InstructionData::Unary {
+            opcode: ir::Opcode::Uextend,
+            arg,
+        } = dfg.insts[dfg.value_def(v).inst()?]
+        else {
+            return None;
+        };
+        let ir::InstructionData::IntCompare {
+            cond: IntCC::Equal,
+            args: [x, zero],
+            ..
+        } = dfg.insts[dfg.value_def(arg).inst()?]
+        else {
+            return None;
+        };
+        if super::iconst_value(dfg, zero) != Some(0) {
+            return None;
+        }
+        let x = match dfg.insts[dfg.value_def(x).inst()?] {
+            ir::InstructionData::Unary {
+                opcode: ir::Opcode::Sextend,
+                arg,
+            } => arg,
+            _ => x,
+        };
+        (dfg.value_type(x) == types::I32).then_some(x)
+    }
+
+    /// Whether `v` is an i32 load (`i32.load`, `i32.load8_s` ...).
+    fn is_i32_load(&self, v: Value) -> bool {
+        let dfg = &self.b.func.dfg;
+        dfg.value_type(v) == types::I32
+            && dfg.value_def(v).inst().is_some_and(|i| {
+                matches!(
+                    dfg.insts[i].opcode(),
+                    ir::Opcode::Load
+                        | ir::Opcode::Uload8
+                        | ir::Opcode::Sload8
+                        | ir::Opcode::Uload16
+                        | ir::Opcode::Sload16
+                )
+            })
     }
 
     /// `(cc, x, y)` where `v` is a Wasm float comparison, `uextend (fcmp cc x y)`.
