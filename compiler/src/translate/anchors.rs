@@ -124,16 +124,7 @@ fn constant_address(
     base: Value,
     offset: i32,
 ) -> Option<(i64, i32)> {
-    let ValueDef::Result(def, 0) = func.dfg.value_def(address) else {
-        return None;
-    };
-    let InstructionData::Binary {
-        opcode: Opcode::Iadd,
-        args: [p, q],
-    } = func.dfg.insts[def]
-    else {
-        return None;
-    };
+    let (p, q) = sum(func, address)?;
     if p != base {
         return None;
     }
@@ -183,18 +174,23 @@ fn access(func: &Function, inst: Inst) -> Option<(Value, i32, u32)> {
     }
 }
 
+/// `(p, q)` if `v` is `iadd(p, q)`.
+fn sum(func: &Function, v: Value) -> Option<(Value, Value)> {
+    let ValueDef::Result(def, 0) = func.dfg.value_def(v) else {
+        return None;
+    };
+    match func.dfg.insts[def] {
+        InstructionData::Binary {
+            opcode: Opcode::Iadd,
+            args: [p, q],
+        } => Some((p, q)),
+        _ => None,
+    }
+}
+
 /// `(p, q)` if `address` is the i64 `iadd(p, q)` and neither is a constant.
 fn sum_of_variables(func: &Function, address: Value) -> Option<(Value, Value)> {
-    let ValueDef::Result(def, 0) = func.dfg.value_def(address) else {
-        return None;
-    };
-    let InstructionData::Binary {
-        opcode: Opcode::Iadd,
-        args: [p, q],
-    } = func.dfg.insts[def]
-    else {
-        return None;
-    };
+    let (p, q) = sum(func, address)?;
     let constant = |v: Value| super::iconst_value(&func.dfg, v).is_some();
     (func.dfg.value_type(address) == types::I64 && !constant(p) && !constant(q)).then_some((p, q))
 }

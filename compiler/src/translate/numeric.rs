@@ -106,13 +106,7 @@ impl FuncTranslator<'_, '_> {
     /// maybe sign-extended first, see [`Self::eqz`]).
     fn eqz_operand(&self, v: Value) -> Option<Value> {
         let dfg = &self.b.func.dfg;
-        let ir::InstructionData::Unary {
-            opcode: ir::Opcode::Uextend,
-            arg,
-        } = dfg.insts[dfg.value_def(v).inst()?]
-        else {
-            return None;
-        };
+        let arg = self.uextend_operand(v)?;
         let ir::InstructionData::IntCompare {
             cond: IntCC::Equal,
             args: [x, zero],
@@ -134,6 +128,19 @@ impl FuncTranslator<'_, '_> {
         (dfg.value_type(x) == types::I32).then_some(x)
     }
 
+    /// `x` where `v` is `uextend(x)` (how a Wasm comparison's result is
+    /// pushed, see `push_bool`).
+    fn uextend_operand(&self, v: Value) -> Option<Value> {
+        let dfg = &self.b.func.dfg;
+        match dfg.insts[dfg.value_def(v).inst()?] {
+            ir::InstructionData::Unary {
+                opcode: ir::Opcode::Uextend,
+                arg,
+            } => Some(arg),
+            _ => None,
+        }
+    }
+
     /// Whether `v` is an i32 load (`i32.load`, `i32.load8_s` ...).
     fn is_i32_load(&self, v: Value) -> bool {
         let dfg = &self.b.func.dfg;
@@ -153,13 +160,7 @@ impl FuncTranslator<'_, '_> {
     /// `(cc, x, y)` where `v` is a Wasm float comparison, `uextend (fcmp cc x y)`.
     fn float_compare(&self, v: Value) -> Option<(FloatCC, Value, Value)> {
         let dfg = &self.b.func.dfg;
-        let ir::InstructionData::Unary {
-            opcode: ir::Opcode::Uextend,
-            arg,
-        } = dfg.insts[dfg.value_def(v).inst()?]
-        else {
-            return None;
-        };
+        let arg = self.uextend_operand(v)?;
         match dfg.insts[dfg.value_def(arg).inst()?] {
             ir::InstructionData::FloatCompare {
                 opcode: ir::Opcode::Fcmp,
