@@ -446,6 +446,26 @@
 (assert_return (invoke "far") (i32.const 0x5a5a5a5a))
 (assert_trap (invoke "at2^31-8") "out of bounds memory access")
 
+;; With explicit checks an access at a constant address within the
+;; memory's declared minimum needs no check (memories never shrink, and an
+;; imported one has at least its declared minimum); one past it still does.
+(module $two_pages (memory (export "mem") 2))
+(register "two_pages" $two_pages)
+(module
+  (import "two_pages" "mem" (memory 1))
+  (func (export "below-minimum") (result i32)
+    (i32.store (i32.const 65532) (i32.const 0x01020304)) (i32.load (i32.const 65532)))
+  (func (export "past-minimum") (result i32)
+    (i32.store (i32.const 65534) (i32.const 0x05060708)) (i32.load (i32.const 65534)))
+  (func (export "last") (result i32)
+    (i32.store (i32.const 131068) (i32.const 9)) (i32.load (i32.const 131068)))
+  (func (export "past-end") (result i32) (i32.load (i32.const 131069)))
+)
+(assert_return (invoke "below-minimum") (i32.const 0x01020304))
+(assert_return (invoke "past-minimum") (i32.const 0x05060708))
+(assert_return (invoke "last") (i32.const 9))
+(assert_trap (invoke "past-end") "out of bounds memory access")
+
 ;; -- memory.copy in both directions, overlapping at any distance -------------
 (module
   (memory 1)

@@ -296,7 +296,9 @@ impl FuncTranslator<'_, '_> {
         let addr = self.b.ins().uextend(types::I64, index);
         // offset < 2^32 and size <= 16: the sum cannot overflow 64 bits.
         let end_offset = offset + u64::from(size);
-        if !(self.env.elide_checks && self.known.proven(index, end_offset)) {
+        if !(self.env.elide_checks
+            && (self.known.proven(index, end_offset) || self.within_minimum(index, end_offset)))
+        {
             let length = self.memory_length();
             let end = self.b.ins().iadd_imm_s(addr, end_offset as i64);
             let oob = self.b.ins().icmp(IntCC::UnsignedGreaterThan, end, length);
@@ -315,6 +317,21 @@ impl FuncTranslator<'_, '_> {
                 self.flags.heap,
             ),
         }
+    }
+
+    /// Whether `index + end` lies within the memory's declared minimum
+    /// for a constant `index` (a C global's address): a memory never
+    /// shrinks, and an imported one has at least its declared minimum, so
+    /// the access needs no check.
+    fn within_minimum(&self, index: Value, end: u64) -> bool {
+        let Some(memory) = self.env.module.memories.first() else {
+            return false;
+        };
+        let minimum = memory
+            .min_pages
+            .saturating_mul(kiln_runtime::memory::PAGE_SIZE as u64);
+        super::iconst_value(&self.b.func.dfg, index)
+            .is_some_and(|c| u64::from(c as u32) + end <= minimum)
     }
 
     /// Rewrites the access after `address_inst` (which computes its
