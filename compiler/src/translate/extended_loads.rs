@@ -92,7 +92,7 @@ pub fn load_extended(func: &mut Function) -> bool {
 
 /// The load that defines `value`, if it is an `i32` load whose register
 /// riscv64 leaves sign-extended to 64 bits.
-fn extended_load(func: &Function, value: Value) -> Option<Inst> {
+pub(super) fn extended_load(func: &Function, value: Value) -> Option<Inst> {
     let ValueDef::Result(inst, 0) = func.dfg.value_def(value) else {
         return None;
     };

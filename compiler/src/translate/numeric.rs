@@ -141,20 +141,9 @@ impl FuncTranslator<'_, '_> {
         }
     }
 
-    /// Whether `v` is an i32 load (`i32.load`, `i32.load8_s` ...).
+    /// Whether `v` is an i32 load that `extended_loads` can load extended.
     fn is_i32_load(&self, v: Value) -> bool {
-        let dfg = &self.b.func.dfg;
-        dfg.value_type(v) == types::I32
-            && dfg.value_def(v).inst().is_some_and(|i| {
-                matches!(
-                    dfg.insts[i].opcode(),
-                    ir::Opcode::Load
-                        | ir::Opcode::Uload8
-                        | ir::Opcode::Sload8
-                        | ir::Opcode::Uload16
-                        | ir::Opcode::Sload16
-                )
-            })
+        super::extended_loads::extended_load(self.b.func, v).is_some()
     }
 
     /// `(cc, x, y)` where `v` is a Wasm float comparison, `uextend (fcmp cc x y)`.
