@@ -632,6 +632,7 @@ impl Timer {
 #[cfg(test)]
 mod tests {
     use super::guarded;
+    use object::{Object as _, ObjectSection as _};
 
     #[test]
     fn a_panic_while_compiling_becomes_a_one_line_error() {
@@ -642,5 +643,72 @@ mod tests {
             err.as_deref(),
             Some("internal compiler error: no rule matched")
         );
+    }
+
+    /// An interpreter's dispatch loop in Wasm: a `br_table` over `cases`
+    /// cases, each with a short `if` inside and a jump to the loop's end.
+    fn dispatch_loop(cases: usize) -> String {
+        let labels: Vec<String> = (0..cases).map(|i| format!("$c{i}")).collect();
+        let mut wat = String::from(
+            "(module (memory 1)
+              (func (export \"run\") (param $op i32) (param $p i32) (result i32) (local $acc i32)
+                (loop $top (block $done\n",
+        );
+        for label in &labels {
+            wat += &format!("(block {label} ");
+        }
+        wat += &format!("(br_table {} (local.get $op)))\n", labels.join(" "));
+        for i in 0..cases {
+            let close = if i + 1 < cases { ")" } else { "" };
+            wat += &format!(
+                "(local.set $acc (i32.add (local.get $acc) (i32.load offset={o} (local.get $p))))
+                 (if (i32.lt_s (local.get $acc) (i32.const {i}))
+                   (then (local.set $acc (i32.mul (local.get $acc) (i32.const 3))))
+                   (else (local.set $acc (i32.xor (local.get $acc) (local.get $op)))))
+                 (i32.store offset={o} (local.get $p) (local.get $acc))
+                 (br $done){close}\n",
+                o = 4 * i
+            );
+        }
+        wat += ")
+                (local.set $op (i32.add (local.get $op) (i32.const 1)))
+                (br_if $top (i32.lt_u (local.get $op) (i32.const 400))))
+                (local.get $acc)))";
+        wat
+    }
+
+    /// riscv64 branch veneers (`auipc t6, hi; jalr zero, lo(t6)`) in an
+    /// object's code, found at every halfword (the code is compressed).
+    fn riscv64_veneers(object: &[u8]) -> usize {
+        let file = object::File::parse(object).expect("the object parses");
+        let text = file.section_by_name(".text").expect("a .text section");
+        let code = text.data().expect("the code");
+        let word = |at: usize| {
+            code.get(at..at + 4)
+                .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        };
+        (0..code.len())
+            .step_by(2)
+            .filter(|&at| {
+                word(at).is_some_and(|w| w & 0xfff == 0xf97)
+                    && word(at + 4).is_some_and(|w| w & 0xf_ffff == 0xf_8067)
+            })
+            .count()
+    }
+
+    /// In a function much larger than a conditional branch's 4 KiB reach,
+    /// short branches reach their targets directly. Cranelift 0.135 as
+    /// published counted every pending jump (the jump table's entries too)
+    /// into the size of the next island, so that in such a function an
+    /// island followed nearly every instruction and branches hopped
+    /// through veneers: this function had 2,841 of them, and 286 with
+    /// `c.j` still used for every forward jump (see vendor/README.md).
+    #[test]
+    fn large_riscv64_functions_branch_without_veneers() {
+        let wasm = wat::parse_str(dispatch_loop(300)).expect("the test module assembles");
+        let options = crate::CompileOptions::new("riscv64gc-unknown-none-elf");
+        let compiled = crate::compile(&wasm, &options, &|_, _| {}).expect("it compiles");
+        let veneers = riscv64_veneers(&compiled.object);
+        assert!(veneers <= 4, "{veneers} branch veneers");
     }
 }

@@ -321,8 +321,13 @@ pub struct MachBuffer<I: VCodeInst> {
     pending_fixup_records: SmallVec<[MachLabelFixup<I>; 16]>,
     /// The nearest upcoming deadline for entries in `pending_fixup_records`.
     pending_fixup_deadline: CodeOffset,
-    /// Fixups that must be performed after all code is emitted.
+    /// Fixups that must be performed after all code is emitted, whose kind
+    /// reaches less than `LONG_RANGE` forward.
     fixup_records: BinaryHeap<MachLabelFixup<I>>,
+    /// The same for kinds that reach `LONG_RANGE` or more. Kept apart so that
+    /// the worst-case size of an island counts their veneers only when one of
+    /// them is near its deadline (see `worst_case_end_of_island`).
+    long_fixup_records: BinaryHeap<MachLabelFixup<I>>,
     /// Latest branches, to facilitate in-place editing for better fallthrough
     /// behavior and empty-block removal.
     latest_branches: SmallVec<[MachBranch; 4]>,
@@ -523,6 +528,7 @@ impl<I: VCodeInst> MachBuffer<I> {
             pending_fixup_records: SmallVec::new(),
             pending_fixup_deadline: u32::MAX,
             fixup_records: Default::default(),
+            long_fixup_records: Default::default(),
             latest_branches: SmallVec::new(),
             labels_at_tail: SmallVec::new(),
             labels_at_tail_off: 0,
@@ -1309,10 +1315,11 @@ impl<I: VCodeInst> MachBuffer<I> {
 
     /// Is an island needed within the next N bytes?
     pub fn island_needed(&self, distance: CodeOffset) -> bool {
-        let deadline = match self.fixup_records.peek() {
-            Some(fixup) => fixup.deadline().min(self.pending_fixup_deadline),
-            None => self.pending_fixup_deadline,
-        };
+        let deadline = [self.fixup_records.peek(), self.long_fixup_records.peek()]
+            .into_iter()
+            .flatten()
+            .map(|fixup| fixup.deadline())
+            .fold(self.pending_fixup_deadline, CodeOffset::min);
         trace!(
             "checking island_needed: cur_offset = {} deadline = {} worst_case_end_of_island = {}",
             self.cur_offset(),
@@ -1322,6 +1329,56 @@ impl<I: VCodeInst> MachBuffer<I> {
         let needed = deadline < u32::MAX && self.worst_case_end_of_island(distance) > deadline;
         trace!(" -> needed = {needed}");
         needed
+    }
+
+    /// Patches the pending fixups whose labels are bound for good and within
+    /// reach, so that they no longer set the deadline that `island_needed`
+    /// checks. Without this a short branch to the very next block keeps
+    /// demanding an island until one is emitted. Fixups of the latest
+    /// branches, which may still be edited, and labels at or after the first
+    /// of them, which may still move, are left for the next island.
+    pub fn apply_resolved_fixups(&mut self) {
+        let limit = self
+            .latest_branches
+            .first()
+            .map_or(self.pending_fixup_records.len(), |b| b.fixup);
+        let stable = self
+            .latest_branches
+            .first()
+            .map_or(self.cur_offset(), |b| b.start);
+        let mut kept = SmallVec::new();
+        let mut removed = 0;
+        for (i, fixup) in mem::take(&mut self.pending_fixup_records)
+            .into_iter()
+            .enumerate()
+        {
+            let label_offset = self.resolve_label_offset(fixup.label);
+            let in_reach = label_offset != UNKNOWN_LABEL_OFFSET
+                && label_offset < stable
+                && if label_offset >= fixup.offset {
+                    label_offset - fixup.offset <= fixup.kind.max_pos_range()
+                } else {
+                    fixup.offset - label_offset <= fixup.kind.max_neg_range()
+                };
+            if i < limit && in_reach {
+                let start = fixup.offset as usize;
+                let end = (fixup.offset + fixup.kind.patch_size()) as usize;
+                fixup
+                    .kind
+                    .patch(&mut self.data[start..end], fixup.offset, label_offset);
+                removed += 1;
+            } else {
+                kept.push(fixup);
+            }
+        }
+        for b in &mut self.latest_branches {
+            b.fixup -= removed;
+        }
+        self.pending_fixup_deadline = kept
+            .iter()
+            .map(|f: &MachLabelFixup<I>| f.deadline() - I::LabelUse::ALIGN)
+            .fold(u32::MAX, CodeOffset::min);
+        self.pending_fixup_records = kept;
     }
 
     /// Returns the maximal offset that islands can reach if `distance` more
@@ -1334,15 +1391,39 @@ impl<I: VCodeInst> MachBuffer<I> {
         // the worst-case size for each platform. This is an over-generalization
         // to avoid iterating over the `fixup_records` list or maintaining
         // information about it as we go along.
-        let max_veneer_count =
-            u32::try_from(self.fixup_records.len() + self.pending_fixup_records.len()).unwrap();
-        let island_worst_case_size = max_veneer_count
-            .saturating_mul(I::LabelUse::worst_case_veneer_size())
-            + self.pending_constants_size
-            + (self.pending_traps.len() * I::TRAP_OPCODE.len()) as u32;
-        self.cur_offset()
+        //
+        // Long-range fixups are the exception: an island gives a veneer only to
+        // fixups whose deadline lies before its end, so while the nearest
+        // long-range deadline lies beyond the end even with all of them
+        // counted, none of them can get one and they are left out. Counting
+        // them anyway made every island of a very large function (with
+        // hundreds of pending long-range jumps) larger than the reach of a
+        // short branch, so that an island followed almost every instruction
+        // and every short forward branch went through a veneer.
+        let veneer = I::LabelUse::worst_case_veneer_size();
+        let count = |n: usize| u32::try_from(n).unwrap().saturating_mul(veneer);
+        let short_end = self
+            .cur_offset()
             .saturating_add(distance)
-            .saturating_add(island_worst_case_size)
+            .saturating_add(count(
+                self.fixup_records.len() + self.pending_fixup_records.len(),
+            ))
+            .saturating_add(self.pending_constants_size)
+            .saturating_add((self.pending_traps.len() * I::TRAP_OPCODE.len()) as u32);
+        let all_end = short_end.saturating_add(count(self.long_fixup_records.len()));
+        match self.long_fixup_records.peek() {
+            Some(fixup) if fixup.deadline() < all_end => all_end,
+            _ => short_end,
+        }
+    }
+
+    /// Defers a fixup to a later island, by the reach of its kind.
+    fn defer_fixup(&mut self, fixup: MachLabelFixup<I>) {
+        if fixup.kind.max_pos_range() >= LONG_RANGE {
+            self.long_fixup_records.push(fixup);
+        } else {
+            self.fixup_records.push(fixup);
+        }
     }
 
     /// Emit all pending constants and required pending veneers.
@@ -1415,28 +1496,23 @@ impl<I: VCodeInst> MachBuffer<I> {
             if self.should_apply_fixup(&fixup, forced_threshold) {
                 self.handle_fixup(fixup, force_veneers, forced_threshold);
             } else {
-                self.fixup_records.push(fixup);
+                self.defer_fixup(fixup);
             }
         }
         self.pending_fixup_deadline = u32::MAX;
-        while let Some(fixup) = self.fixup_records.peek() {
-            trace!(
-                "emit_island: fixup {:?} deadline {}",
-                fixup,
-                fixup.deadline()
-            );
-
-            // If this fixup shouldn't be applied, that means its label isn't
-            // defined yet and there'll be remaining space to apply a veneer if
-            // necessary in the future after this island. In that situation
-            // because `fixup_records` is sorted by deadline this loop can
-            // exit.
-            if !self.should_apply_fixup(fixup, forced_threshold) {
-                break;
+        // Every deferred fixup whose label is now known is applied, not only
+        // those before the first unknown one in deadline order: a resolved
+        // fixup left behind an unresolved one with an earlier deadline would
+        // still count towards `worst_case_end_of_island`, and in a very large
+        // function that count grows until every branch needs a veneer.
+        let deferred = mem::take(&mut self.fixup_records).into_vec();
+        let long = mem::take(&mut self.long_fixup_records).into_vec();
+        for fixup in deferred.into_iter().chain(long) {
+            if self.should_apply_fixup(&fixup, forced_threshold) {
+                self.handle_fixup(fixup, force_veneers, forced_threshold);
+            } else {
+                self.defer_fixup(fixup);
             }
-
-            let fixup = self.fixup_records.pop().unwrap();
-            self.handle_fixup(fixup, force_veneers, forced_threshold);
         }
 
         // Now emit pending traps and constants.
@@ -1608,6 +1684,7 @@ impl<I: VCodeInst> MachBuffer<I> {
         while !self.pending_constants.is_empty()
             || !self.pending_traps.is_empty()
             || !self.fixup_records.is_empty()
+            || !self.long_fixup_records.is_empty()
             || !self.pending_fixup_records.is_empty()
         {
             // `emit_island()` will emit any pending veneers and constants, and
@@ -1620,6 +1697,7 @@ impl<I: VCodeInst> MachBuffer<I> {
         // full (release-mode) assert because an unresolved label means the emitted code is
         // incorrect.
         assert!(self.fixup_records.is_empty());
+        assert!(self.long_fixup_records.is_empty());
         assert!(self.pending_fixup_records.is_empty());
     }
 
@@ -2104,6 +2182,11 @@ struct MachLabelFixup<I: VCodeInst> {
     /// bits.
     kind: I::LabelUse,
 }
+
+/// Fixup kinds reaching this far forward or more are deferred apart from the
+/// short ones (see `MachBuffer::worst_case_end_of_island`): riscv64 `jal`
+/// and `auipc` pairs, aarch64 `b`, `b.cond` and literal loads, x64 `rel32`.
+const LONG_RANGE: CodeOffset = 1 << 16;
 
 impl<I: VCodeInst> MachLabelFixup<I> {
     fn deadline(&self) -> CodeOffset {

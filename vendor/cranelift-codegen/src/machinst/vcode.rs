@@ -850,9 +850,15 @@ impl<I: VCodeInst> VCode<I> {
                 // deadline, even after the next instruction.
                 let lookahead = I::worst_case_size() + I::worst_case_island_growth();
                 if buffer.island_needed(lookahead) {
+                    buffer.apply_resolved_fixups();
+                }
+                if buffer.island_needed(lookahead) {
                     let jump_around = buffer.get_label();
                     I::gen_jump(jump_around).emit(buffer, &self.emit_info, state);
-                    buffer.emit_island(0, state.ctrl_plane_mut());
+                    // The island gives veneers to every fixup that made it
+                    // needed, not only to those already past their deadline
+                    // (which left empty islands after the next instructions).
+                    buffer.emit_island(lookahead, state.ctrl_plane_mut());
                     buffer.bind_label(jump_around, state.ctrl_plane_mut());
                 }
             };

@@ -284,6 +284,14 @@ impl MachInstEmit for Inst {
     }
 }
 
+/// Whether `label` is bound at most 2 KiB before `offset` (with a margin for
+/// the few bytes by which the branch editing of `MachBuffer` may still move
+/// the buffer's tail), so that a `c.j` at `offset` reaches it.
+fn c_j_reaches(sink: &MachBuffer<Inst>, label: MachLabel, offset: CodeOffset) -> bool {
+    let target = sink.resolve_label_offset(label);
+    target <= offset && offset - target + 64 <= LabelUse::RVCJump.max_neg_range()
+}
+
 impl Inst {
     /// Tries to emit an instruction as compressed, if we can't return false.
     fn try_emit_compressed(
@@ -393,7 +401,12 @@ impl Inst {
             // c.j
             //
             // We don't have a separate JAL as that is only available in RV32C
-            Inst::Jal { label } => {
+            //
+            // Only for a target already bound within reach: a forward `c.j`
+            // reaches 2 KiB, and one that turns out to jump further gets a
+            // veneer (`auipc; jalr`, 8 bytes and two more instructions on the
+            // way) where a plain `jal` reaches 1 MiB.
+            Inst::Jal { label } if c_j_reaches(sink, label, *start_off) => {
                 sink.use_label_at_offset(*start_off, label, LabelUse::RVCJump);
                 sink.add_uncond_branch(*start_off, *start_off + 2, label);
                 sink.put2(encode_cj_type(CjOp::CJ, Imm12::ZERO));
