@@ -1498,48 +1498,54 @@ impl Inst {
 
                 // These instructions must be emitted as uncompressed since we
                 // are manually computing the offset from the PC.
+                //
+                // Each entry is one `jal zero, target` (4 bytes, 1 MiB of
+                // reach; a target further away gets a veneer like any other
+                // `jal`), so the entry's address is PC + index * 4, one
+                // `sh2add` with Zba. (Published Cranelift: `auipc; jalr`
+                // entries of 8 bytes, `slli; add`: two more instructions on
+                // every dispatch.)
+                let jump_offset = if emit_info.isa_flags.has_zba() {
+                    Inst::AluRRR {
+                        alu_op: AluOPRRR::Sh2add,
+                        rd: tmp1,
+                        rs1: ext_index.to_reg(),
+                        rs2: tmp1.to_reg(),
+                    }
+                    .emit_uncompressed(sink, emit_info, state, start_off);
+                    3 * Inst::UNCOMPRESSED_INSTRUCTION_SIZE
+                } else {
+                    Inst::AluRRImm12 {
+                        alu_op: AluOPRRI::Slli,
+                        rd: tmp2,
+                        rs: ext_index.to_reg(),
+                        imm12: Imm12::from_i16(2),
+                    }
+                    .emit_uncompressed(sink, emit_info, state, start_off);
+                    Inst::AluRRR {
+                        alu_op: AluOPRRR::Add,
+                        rd: tmp1,
+                        rs1: tmp1.to_reg(),
+                        rs2: tmp2.to_reg(),
+                    }
+                    .emit_uncompressed(sink, emit_info, state, start_off);
+                    4 * Inst::UNCOMPRESSED_INSTRUCTION_SIZE
+                };
 
-                // Multiply the index by 8, since that is the size in
-                // bytes of each jump table entry
-                Inst::AluRRImm12 {
-                    alu_op: AluOPRRI::Slli,
-                    rd: tmp2,
-                    rs: ext_index.to_reg(),
-                    imm12: Imm12::from_i16(3),
-                }
-                .emit_uncompressed(sink, emit_info, state, start_off);
-
-                // Calculate the base of the jump, PC + the offset from above.
-                Inst::AluRRR {
-                    alu_op: AluOPRRR::Add,
-                    rd: tmp1,
-                    rs1: tmp1.to_reg(),
-                    rs2: tmp2.to_reg(),
-                }
-                .emit_uncompressed(sink, emit_info, state, start_off);
-
-                // Jump to the middle of the jump table.
-                // We add a 16 byte offset here, since we used 4 instructions
-                // since the AUIPC that was used to get the PC.
+                // Jump to the entry: the table starts right after this
+                // `jalr`, `jump_offset` bytes after the AUIPC.
                 Inst::Jalr {
                     rd: writable_zero_reg(),
                     base: tmp1.to_reg(),
-                    offset: Imm12::from_i16((4 * Inst::UNCOMPRESSED_INSTRUCTION_SIZE) as i16),
+                    offset: Imm12::from_i16(jump_offset as i16),
                 }
                 .emit_uncompressed(sink, emit_info, state, start_off);
 
-                // Emit the jump table.
-                //
-                // Each entry is a auipc + jalr to the target block. We also start with a island
-                // if necessary.
-
-                // Emit the jumps back to back
+                // The table. The entries are not registered as branches with
+                // the buffer: none of them may be removed or redirected.
                 for target in targets.iter() {
-                    sink.use_label_at_offset(sink.cur_offset(), *target, LabelUse::PCRel32);
-
-                    Inst::construct_auipc_and_jalr(None, tmp2, 0)
-                        .iter()
-                        .for_each(|i| i.emit_uncompressed(sink, emit_info, state, start_off));
+                    sink.use_label_at_offset(sink.cur_offset(), *target, LabelUse::Jal20);
+                    sink.put4(0b1101111);
                 }
 
                 // We've just emitted an island that is safe up to *here*.
