@@ -1361,11 +1361,8 @@ impl<I: VCodeInst> MachBuffer<I> {
                     fixup.offset - label_offset <= fixup.kind.max_neg_range()
                 };
             if i < limit && in_reach {
-                let start = fixup.offset as usize;
-                let end = (fixup.offset + fixup.kind.patch_size()) as usize;
-                fixup
-                    .kind
-                    .patch(&mut self.data[start..end], fixup.offset, label_offset);
+                // Within reach, so this patches the branch in place.
+                self.handle_fixup(fixup, ForceVeneers::No, u32::MAX);
                 removed += 1;
             } else {
                 kept.push(fixup);

@@ -1414,6 +1414,8 @@ impl Inst {
                 //
                 // The worse case PC calculations are 12 instructions. And each entry in the jump table is 2 instructions.
                 // Check if we need to emit a jump table here to support that jump.
+                // (Kiln: entries are one `jal` now; the estimate still
+                // counts two, which errs on the safe side.)
                 let inst_count = 12 + (targets.len() * 2);
                 let distance = (inst_count * Inst::UNCOMPRESSED_INSTRUCTION_SIZE as usize) as u32;
                 if sink.island_needed(distance) {
@@ -1425,8 +1427,8 @@ impl Inst {
 
                 // We emit a bounds check on the index, if the index is larger than the number of
                 // jump table entries, we jump to the default block.  Otherwise we compute a jump
-                // offset by multiplying the index by 8 (the size of each entry) and then jump to
-                // that offset. Each jump table entry is a regular auipc+jalr which we emit sequentially.
+                // offset by multiplying the index by 4 (the size of each entry) and then jump to
+                // that offset. Each jump table entry is a `jal` which we emit sequentially.
                 //
                 // Build the following sequence:
                 //
@@ -1440,13 +1442,11 @@ impl Inst {
                 //     jalr    zero, pc, default_block
                 // compute_target:
                 //     auipc   pc, 0
-                //     slli    tmp, ext_index, 3
-                //     add     pc, pc, tmp
-                //     jalr    zero, pc, 0x10
+                //     sh2add  pc, ext_index, pc     (without Zba: slli tmp, ext_index, 2; add pc, pc, tmp)
+                //     jalr    zero, pc, 0xc         (0x10 without Zba)
                 // jump_table:
                 //     ; This repeats for each entry in the jumptable
-                //     auipc   pc, 0
-                //     jalr    zero, pc, block_target
+                //     jal     zero, block_target
 
                 // Extend the index to 64 bits.
                 //
